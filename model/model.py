@@ -1,0 +1,98 @@
+"""The model: embedding, a stack of residual blocks, final norm and the language-model head.
+
+Read top to bottom: `Model.forward(ids, state)` runs `ids` after whatever `state` has consumed
+and returns logits. A prompt can be fed in one call or split into pieces at any points; the
+state carries everything between pieces, so both give the same logits.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from autan.model.attention import Attention
+from autan.model.config import BlockConfig, ModelConfig
+from autan.model.mamba1 import Mamba1Mixer
+from autan.model.mamba2 import Mamba2Mixer
+from autan.model.mlp import MLP, MoE
+from autan.model.norm import RMSNorm
+from autan.model.state import InferenceState
+
+MIXERS: dict[str, type[nn.Module]] = {
+    "mamba1": Mamba1Mixer,
+    "mamba2": Mamba2Mixer,
+    "attention": Attention,
+    "mlp": MLP,
+    "moe": MoE,
+}
+
+
+class Block(nn.Module):
+    """`x + residual_multiplier * mixer(norm(x))`."""
+
+    def __init__(self, d_model: int, cfg: BlockConfig, eps: float, residual_mult: float) -> None:
+        super().__init__()
+        self.kind = cfg.kind
+        self.norm = RMSNorm(d_model, eps) if cfg.norm else None
+        self.mixer = MIXERS[cfg.kind](d_model, cfg.mixer)
+        self.residual_mult = residual_mult
+
+    def forward(self, x: torch.Tensor, cache: object, pos: int) -> torch.Tensor:
+        # The residual stream stays fp32 (as Mamba's residual_in_fp32); the mixer sees the
+        # model dtype.
+        dtype = self.mixer_dtype()
+        h = x.to(dtype) if self.norm is None else self.norm(x.to(dtype))
+        return x + self.residual_mult * self.mixer(h, cache, pos).float()
+
+    def mixer_dtype(self) -> torch.dtype:
+        return next(self.mixer.parameters()).dtype
+
+
+class Model(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.blocks = nn.ModuleList(
+            Block(cfg.d_model, b, cfg.norm_eps, cfg.residual_multiplier) for b in cfg.blocks
+        )
+        self.norm_f = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        if cfg.tie_embeddings:
+            self.lm_head.weight = self.embed.weight
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.embed.weight.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.embed.weight.device
+
+    def new_state(self, batch: int = 1, capacity: int = 2048) -> InferenceState:
+        """Empty caches for `batch` sequences; full KV caches start at `capacity` tokens."""
+        return InferenceState(
+            [b.mixer.new_cache(batch, capacity, self.dtype, self.device) for b in self.blocks]
+        )
+
+    def hidden(self, ids: torch.Tensor, state: InferenceState | None = None) -> torch.Tensor:
+        """ids: (batch, seqlen) -> final-normed hidden states (batch, seqlen, d_model), fp32."""
+        pos = 0 if state is None else state.pos
+        x = self.embed(ids).float() * self.cfg.embedding_multiplier
+        for i, block in enumerate(self.blocks):
+            x = block(x, None if state is None else state.caches[i], pos)
+        if state is not None:
+            state.pos += ids.shape[1]
+        return self.norm_f(x.to(self.dtype))
+
+    def forward(self, ids: torch.Tensor, state: InferenceState | None = None,
+                last_only: bool = False) -> torch.Tensor:
+        """ids: (batch, seqlen) -> logits (batch, seqlen or 1, vocab) in fp32.
+
+        With `last_only`, the head runs for the last position alone: for a long prompt the
+        head over every position would cost more than the whole rest of a small model.
+        """
+        h = self.hidden(ids, state)
+        if last_only:
+            h = h[:, -1:]
+        return self.lm_head(h).float() * self.cfg.logits_multiplier

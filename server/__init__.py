@@ -1,0 +1,1 @@
+"""autan.server."""
