@@ -1,2 +1,56 @@
+"""The `autan` command: one parser, one subcommand per module, one exit-code convention.
+
+Bad input (a model folder that cannot be used, a file that does not exist) prints one line
+naming the file and the problem and exits with 2; `--debug` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+
+from autan.cli import bench, generate, score
+from autan.cli.common import ExitCode, UsageError
+from autan.model.errors import ModelFileError
+
+SUBCOMMANDS = (score, generate, bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autan",
+        description="Offline fill-in-the-middle code completion with a local long-context model.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in SUBCOMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> ExitCode:
+    env = os.environ if env is None else env
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse already printed usage or help
+        return ExitCode(exit_.code if isinstance(exit_.code, int) else ExitCode.USAGE)
+    debug = args.debug or env.get("AUTAN_DEBUG") == "1"
+    try:
+        return args.handler(args)
+    except (ModelFileError, UsageError) as err:
+        if debug:
+            traceback.print_exc()
+        print(f"autan: error: {err}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:  # `autan generate ... | head`
+        return ExitCode.OK
+
+
 def run() -> None:
-    print("autan")
+    sys.exit(int(main()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-MixerKind = Literal["mamba1", "mamba2", "attention", "mlp", "moe"]
+MixerKind = Literal["mamba1", "mamba2", "attention", "mlp", "moe", "zamba2_hybrid", "falcon_h1"]
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Mamba2Config:
     norm_eps: float = 1e-5
     norm_before_gate: bool = False
     dt_limit: tuple[float, float] = (0.0, float("inf"))
+    gated_norm: bool = True  # False: y * silu(z), no norm (Falcon-H1 mamba_rms_norm=False)
 
     @property
     def d_inner(self) -> int:
@@ -88,6 +89,13 @@ class MoEConfig:
     router: str = "softmax_topk"
     normalize_topk: bool = False
     shared_d_ff: int = 0  # a dense expert every token passes through (Granite shared_mlp)
+    # "sigmoid_group" (DeepSeek-V3 style, Nemotron-H): sigmoid scores plus a per-expert bias
+    # choose the experts (best `topk_group` of `n_group` groups first); the unbiased scores,
+    # normalised if `normalize_topk`, times `routed_scaling_factor` weight them.
+    n_group: int = 1
+    topk_group: int = 1
+    routed_scaling_factor: float = 1.0
+    latent_dim: int = 0  # > 0: experts run in a projected latent space (Nemotron-H latent MoE)
 
 
 @dataclass

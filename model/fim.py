@@ -241,10 +241,12 @@ class _Builder:
         self.boundaries: list[int] = []
 
     def token(self, token_id: int | None) -> None:
+        """Append a control token by id (None: an optional token this tokenizer lacks)."""
         if token_id is not None:
             self.ids.append(token_id)
 
     def text(self, text: str, continuation: bool = False) -> None:
+        """Append `text` encoded on its own, as plain text (control spellings stay text)."""
         if text:
             self.ids.extend(self.tokenizer.encode(text, continuation=continuation))
 
@@ -283,6 +285,41 @@ def _stops(family: FimFamily, tokenizer: Tokenizer) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
+def _markers(tokenizer: Tokenizer, family: FimFamily) -> tuple[int, int, int | None]:
+    """The (prefix, suffix, middle) marker ids; middle is None for layouts without one."""
+    pre_id = _require(tokenizer, family, family.prefix)
+    suf_id = _require(tokenizer, family, family.suffix)
+    mid_id = _require(tokenizer, family, family.middle) if family.middle else None
+    return pre_id, suf_id, mid_id
+
+
+def _add_fim_body(
+    b: _Builder,
+    family: FimFamily,
+    markers: tuple[int, int, int | None],
+    prefix: str,
+    suffix: str,
+) -> None:
+    """Append the markers and the code around the cursor in the family's order.
+
+    Suffix-first layouts get a boundary after the prefix marker: everything up to there
+    survives typing, which only changes the prefix.
+    """
+    pre_id, suf_id, mid_id = markers
+    if family.suffix_first:
+        b.token(suf_id)
+        b.text(suffix, continuation=family.suffix_continues)
+        b.token(pre_id)
+        b.mark()
+        b.text(prefix)
+    else:
+        b.token(pre_id)
+        b.text(prefix)
+        b.token(suf_id)
+        b.text(suffix, continuation=family.suffix_continues)
+        b.token(mid_id)
+
+
 def build_fim_prompt(
     family: FimFamily,
     tokenizer: Tokenizer,
@@ -298,9 +335,7 @@ def build_fim_prompt(
     `file_path` names the file being edited. Raises ModelFileError if the tokenizer lacks
     one of the family's marker tokens.
     """
-    pre_id = _require(tokenizer, family, family.prefix)
-    suf_id = _require(tokenizer, family, family.suffix)
-    mid_id = _require(tokenizer, family, family.middle) if family.middle else None
+    markers = _markers(tokenizer, family)  # fail before any encoding work
     b = _Builder(tokenizer)
     if family.bos:
         bos_id = _lookup(tokenizer, family.bos)
@@ -310,18 +345,7 @@ def build_fim_prompt(
     if len(b.ids) > before_context:
         b.mark()
     head = _current_file_head(b, family, repo_tokens, bool(context_files), repo_name, file_path)
-    if family.suffix_first:
-        b.token(suf_id)
-        b.text(suffix, continuation=family.suffix_continues)
-        b.token(pre_id)
-        b.mark()
-        b.text(head + prefix)
-    else:
-        b.token(pre_id)
-        b.text(head + prefix)
-        b.token(suf_id)
-        b.text(suffix, continuation=family.suffix_continues)
-        b.token(mid_id)
+    _add_fim_body(b, family, markers, head + prefix, suffix)
     return FimPrompt(
         family=family,
         ids=b.ids,

@@ -21,6 +21,9 @@ from autan.model.errors import ModelFileError
 from autan.model.model import Model
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+# Kept fp32 whatever the model dtype: expert-choice biases separate experts by tiny margins
+# (the reference keeps them fp32 too), and they are a few numbers per layer.
+FP32_PARAMS = ("e_score_correction_bias",)
 
 
 @dataclass
@@ -152,7 +155,8 @@ def load_model(folder: str | Path, dtype: torch.dtype = torch.float32,
                 f"tensor {source.keys[0]!r} has shape {tuple(tensor.shape)}, the config "
                 f"({ckpt.config_file.name}) implies {tuple(param.shape)}",
             )
-        loaded[name] = tensor.to(device=device, dtype=dtype)
+        keep32 = name.endswith(FP32_PARAMS)
+        loaded[name] = tensor.to(device=device, dtype=torch.float32 if keep32 else dtype)
     model.load_state_dict(loaded, strict=False, assign=True)
     if ckpt.config.tie_embeddings:
         model.lm_head.weight = model.embed.weight

@@ -26,7 +26,8 @@ class Mamba2Mixer(nn.Module):
         self.dt_bias = nn.Parameter(torch.zeros(cfg.nheads))
         self.A_log = nn.Parameter(torch.zeros(cfg.nheads))
         self.D = nn.Parameter(torch.ones(cfg.nheads))
-        self.norm_weight = nn.Parameter(torch.ones(cfg.d_inner))
+        # Falcon-H1 without `mamba_rms_norm` gates the scan output with no norm at all.
+        self.norm_weight = nn.Parameter(torch.ones(cfg.d_inner)) if cfg.gated_norm else None
         self.out_proj = nn.Linear(cfg.d_inner, d_model, bias=cfg.proj_bias)
 
     def new_cache(self, batch: int, capacity: int, dtype: torch.dtype,
@@ -66,8 +67,11 @@ class Mamba2Mixer(nn.Module):
                 cache.ssm.copy_(final)
         y = y.reshape(batch, seqlen, c.d_inner)
         # The norm reads the fp32 scan output directly: rounding it first costs accuracy in bf16.
-        y = kernels.gated_rmsnorm(
-            y, z, self.norm_weight, c.norm_eps,
-            group_size=c.d_inner // c.n_groups, norm_before_gate=c.norm_before_gate,
-        )
+        if self.norm_weight is None:
+            y = y * torch.nn.functional.silu(z.float())
+        else:
+            y = kernels.gated_rmsnorm(
+                y, z, self.norm_weight, c.norm_eps,
+                group_size=c.d_inner // c.n_groups, norm_before_gate=c.norm_before_gate,
+            )
         return self.out_proj(y.to(u.dtype))

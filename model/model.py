@@ -12,11 +12,13 @@ from torch import nn
 
 from autan.model.attention import Attention
 from autan.model.config import BlockConfig, ModelConfig
+from autan.model.falcon_h1 import FalconH1Mixer
 from autan.model.mamba1 import Mamba1Mixer
 from autan.model.mamba2 import Mamba2Mixer
 from autan.model.mlp import MLP, MoE
 from autan.model.norm import RMSNorm
 from autan.model.state import InferenceState
+from autan.model.zamba2 import Zamba2HybridMixer
 
 MIXERS: dict[str, type[nn.Module]] = {
     "mamba1": Mamba1Mixer,
@@ -24,6 +26,8 @@ MIXERS: dict[str, type[nn.Module]] = {
     "attention": Attention,
     "mlp": MLP,
     "moe": MoE,
+    "zamba2_hybrid": Zamba2HybridMixer,
+    "falcon_h1": FalconH1Mixer,
 }
 
 
@@ -36,13 +40,17 @@ class Block(nn.Module):
         self.norm = RMSNorm(d_model, eps) if cfg.norm else None
         self.mixer = MIXERS[cfg.kind](d_model, cfg.mixer)
         self.residual_mult = residual_mult
+        # Zamba2's shared blocks also read the token embeddings, not only the residual stream.
+        self.reads_embeddings = getattr(self.mixer, "reads_embeddings", False)
 
-    def forward(self, x: torch.Tensor, cache: object, pos: int) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cache: object, pos: int,
+                embeds: torch.Tensor | None = None) -> torch.Tensor:
         # The residual stream stays fp32 (as Mamba's residual_in_fp32); the mixer sees the
         # model dtype.
         dtype = self.mixer_dtype()
         h = x.to(dtype) if self.norm is None else self.norm(x.to(dtype))
-        return x + self.residual_mult * self.mixer(h, cache, pos).float()
+        extra = {"embeds": embeds} if self.reads_embeddings else {}
+        return x + self.residual_mult * self.mixer(h, cache, pos, **extra).float()
 
     def mixer_dtype(self) -> torch.dtype:
         return next(self.mixer.parameters()).dtype
@@ -56,6 +64,10 @@ class Model(nn.Module):
         self.blocks = nn.ModuleList(
             Block(cfg.d_model, b, cfg.norm_eps, cfg.residual_multiplier) for b in cfg.blocks
         )
+        # Mixers that reuse an earlier block's weights (Zamba2's shared transformer) link up.
+        for block in self.blocks:
+            if hasattr(block.mixer, "tie"):
+                block.mixer.tie([b.mixer for b in self.blocks])
         self.norm_f = RMSNorm(cfg.d_model, cfg.norm_eps)
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         if cfg.tie_embeddings:
@@ -79,8 +91,9 @@ class Model(nn.Module):
         """ids: (batch, seqlen) -> final-normed hidden states (batch, seqlen, d_model), fp32."""
         pos = 0 if state is None else state.pos
         x = self.embed(ids).float() * self.cfg.embedding_multiplier
+        embeds = x
         for i, block in enumerate(self.blocks):
-            x = block(x, None if state is None else state.caches[i], pos)
+            x = block(x, None if state is None else state.caches[i], pos, embeds)
         if state is not None:
             state.pos += ids.shape[1]
         return self.norm_f(x.to(self.dtype))

@@ -13,7 +13,7 @@ chain; restoring concatenates the pieces along the chain.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -88,7 +88,13 @@ class KVCache:
         return self.k[:, :, :end], self.v[:, :, :end], positions
 
     def snapshot(self, since: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return (self.k[:, :, since : self.length].clone(), self.v[:, :, since : self.length].clone())
+        end = self.length
+        return self.k[:, :, since:end].clone(), self.v[:, :, since:end].clone()
+
+    @staticmethod
+    def trim(piece: tuple[torch.Tensor, torch.Tensor], n: int) -> tuple[torch.Tensor, ...]:
+        """Drop the first n positions of a snapshot piece (copied, so the rest is freed)."""
+        return piece[0][:, :, n:].clone(), piece[1][:, :, n:].clone()
 
     def restore(self, pieces: list[Any]) -> None:
         k = torch.cat([p[0] for p in pieces], dim=2)
@@ -145,7 +151,58 @@ class WindowKVCache:
         return _nbytes(self.k, self.v, self.slot_pos)
 
 
-LayerCache = RecurrentCache | KVCache | WindowKVCache
+
+class CompositeCache:
+    """The caches of a mixer with several stateful parts: Falcon-H1's parallel Mamba-2 and
+    attention, Zamba2's shared attention feeding a Mamba-2 layer.
+
+    A snapshot is one flat tuple of tensors, the parts' snapshots one after another, so it
+    reads like any other cache's (`snapshot_nbytes` counts it). The composite is incremental
+    when a part is: restoring then brings the pieces of the whole chain, and each recurrent or
+    windowed part takes only the last one, as `InferenceState.restore` would do for it.
+    """
+
+    # Tensors in one snapshot of each part type, noted when a snapshot is taken: pieces only
+    # come from snapshots, so every piece to split has its types noted.
+    _arity: ClassVar[dict[type, int]] = {}
+
+    def __init__(self, *parts: RecurrentCache | KVCache | WindowKVCache) -> None:
+        self.parts = parts
+        self.incremental = any(part.incremental for part in parts)
+
+    def snapshot(self, since: int) -> tuple[torch.Tensor, ...]:
+        out: list[torch.Tensor] = []
+        for part in self.parts:
+            piece = part.snapshot(since)
+            self._arity[type(part)] = len(piece)
+            out += piece
+        return tuple(out)
+
+    def _split(self, piece: tuple[torch.Tensor, ...]) -> list[tuple[torch.Tensor, ...]]:
+        out, start = [], 0
+        for part in self.parts:
+            end = start + self._arity[type(part)]
+            out.append(tuple(piece[start:end]))
+            start = end
+        return out
+
+    def trim(self, piece: tuple[torch.Tensor, ...], n: int) -> tuple[torch.Tensor, ...]:
+        out: list[torch.Tensor] = []
+        for part, own in zip(self.parts, self._split(piece), strict=True):
+            out += part.trim(own, n) if part.incremental else own
+        return tuple(out)
+
+    def restore(self, pieces: list[Any]) -> None:
+        split = [self._split(piece) for piece in pieces]
+        for j, part in enumerate(self.parts):
+            own = [parts[j] for parts in split]
+            part.restore(own if part.incremental else own[-1:])
+
+    def nbytes(self) -> int:
+        return sum(part.nbytes() for part in self.parts)
+
+
+LayerCache = RecurrentCache | KVCache | WindowKVCache | CompositeCache
 
 
 class InferenceState:
@@ -162,6 +219,13 @@ class InferenceState:
         """What the prefix cache stores for this position; `since` is the previous snapshot's
         position on the same prompt (full KV caches keep only tokens since then)."""
         return [None if c is None else c.snapshot(since) for c in self.caches]
+
+    def trim_snapshot(self, snapshot: list[Any], n: int) -> list[Any]:
+        """A snapshot whose incremental pieces start n tokens later (see PrefixStateCache)."""
+        return [
+            piece if cache is None or not cache.incremental else cache.trim(piece, n)
+            for cache, piece in zip(self.caches, snapshot, strict=True)
+        ]
 
     def restore(self, chain: list[list[Any]], pos: int) -> None:
         """Load the snapshots along a chain (oldest first) that ends at position `pos`."""

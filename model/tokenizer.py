@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import tokenizers
+
 from autan.model.errors import ModelFileError
 
 REPLACEMENT_CHAR = "\ufffd"
@@ -188,6 +189,13 @@ class Tokenizer:
         return cls(_read_json(path), config, path)
 
     @classmethod
+    def from_backend(
+        cls, backend: tokenizers.Tokenizer, config: Mapping[str, Any] | None = None
+    ) -> Tokenizer:
+        """Wrap an in-memory `tokenizers.Tokenizer` (tests, converted tokenizers)."""
+        return cls(json.loads(backend.to_str()), config)
+
+    @classmethod
     def from_dir(cls, path: str | Path, config: Mapping[str, Any] | None = None) -> Tokenizer:
         """Load `path/tokenizer.json`; BOS/EOS hints come from `config` or the folder's configs.
 
@@ -291,21 +299,34 @@ class Tokenizer:
             backend = self._continuation if continuation else self._plain
         return backend.encode(text, add_special_tokens=add_special).ids
 
-    def decode(self, ids: Sequence[int], skip_special: bool = False) -> str:
-        """The text of `ids`; special tokens are spelled out unless `skip_special`."""
-        return self._backend.decode(list(ids), skip_special_tokens=skip_special)
+    def decode(
+        self, ids: Sequence[int], skip_special: bool = False, *, continuation: bool = False
+    ) -> str:
+        """The text of `ids`; special tokens are spelled out unless `skip_special`.
 
-    def token_text(self, token_id: int) -> str:
-        """The text one token contributes when it follows other text.
-
-        Decoding a lone token loses the leading space of SentencePiece tokens ('▁foo' decodes
-        to 'foo' at the start of a text), so it is decoded after a fixed anchor token and the
-        anchor's text is cut off. A token holding part of a UTF-8 character yields U+FFFD.
+        With `continuation`, the ids are taken to follow earlier text: SentencePiece decoders
+        drop the leading space of the first token ('▁foo' -> 'foo') at the start of a text,
+        which is wrong for generated text that continues a prompt. The ids are then decoded
+        after a fixed anchor token and the anchor's text is cut off.
         """
-        full = self.decode([*self._anchor_ids, token_id])
+        if not continuation:
+            return self._backend.decode(list(ids), skip_special_tokens=skip_special)
+        full = self._backend.decode([*self._anchor_ids, *ids], skip_special_tokens=skip_special)
         if self._anchor_text and full.startswith(self._anchor_text):
             return full[len(self._anchor_text) :]
-        return self.decode([token_id])
+        return self._backend.decode(list(ids), skip_special_tokens=skip_special)
+
+    @property
+    def anchor_ids(self) -> tuple[int, ...]:
+        """Ids of a fixed short text ('a') that continuation decoding puts in front."""
+        return tuple(self._anchor_ids)
+
+    def token_text(self, token_id: int) -> str:
+        """The text one token contributes when it follows other text (for per-token output).
+
+        A token holding part of a UTF-8 character yields U+FFFD; use StreamDecoder for text.
+        """
+        return self.decode([token_id], continuation=True)
 
 
 class StreamDecoder:
@@ -315,15 +336,21 @@ class StreamDecoder:
     character, and SentencePiece decoders drop a leading space at the start of a text. So each
     step decodes a short window of recent ids and returns what the newest ids added to it. Text
     ending in U+FFFD is held back until the following token completes the character; `flush`
-    returns whatever is still held. The concatenated output equals `decode()` of all ids.
+    returns whatever is still held.
+
+    The concatenated output equals `decode(ids, continuation=continuation)`. `continuation`
+    is on by default because generated ids continue a prompt: a first token '▁x' then yields
+    ' x', not 'x'. For byte-level tokenizers both modes give `decode(ids)`.
     """
 
-    def __init__(self, tokenizer: Tokenizer, skip_special: bool = False) -> None:
+    def __init__(
+        self, tokenizer: Tokenizer, skip_special: bool = False, continuation: bool = True
+    ) -> None:
         self._tokenizer = tokenizer
         self._skip_special = skip_special
-        self._ids: list[int] = []
-        self._prefix_offset = 0  # start of the window decoded for context
-        self._read_offset = 0  # ids before this are already returned as text
+        # In continuation mode the window starts with the anchor ids, already "returned".
+        self._start = list(tokenizer.anchor_ids) if continuation else []
+        self.reset()
 
     def _decode(self, ids: Sequence[int]) -> str:
         return self._tokenizer.decode(ids, skip_special=self._skip_special)
@@ -343,8 +370,9 @@ class StreamDecoder:
 
     def reset(self) -> None:
         """Forget everything fed so far (start of a new completion)."""
-        self._ids.clear()
-        self._prefix_offset = self._read_offset = 0
+        self._ids: list[int] = list(self._start)
+        self._prefix_offset = 0  # start of the window decoded for context
+        self._read_offset = len(self._ids)  # ids before this are already returned as text
 
     def _emit(self, final: bool) -> str:
         """Decode the window and hand out the part past what was already returned."""

@@ -65,6 +65,23 @@ class Mamba2Adapter:
                            tie_embeddings=tie, bos_token_id=raw.get("bos_token_id"),
                            eos_token_id=raw.get("eos_token_id"))
 
+    def hf_config(self, cfg: ModelConfig) -> dict:
+        """The config.json transformers would write for this model (for `writer.py`)."""
+        m = cfg.blocks[0].mixer
+        return {
+            "architectures": ["Mamba2ForCausalLM"], "model_type": "mamba2",
+            "vocab_size": cfg.vocab_size, "hidden_size": cfg.d_model,
+            "num_hidden_layers": cfg.n_blocks, "num_heads": m.nheads, "head_dim": m.headdim,
+            "expand": m.d_inner // cfg.d_model, "state_size": m.d_state,
+            "n_groups": m.n_groups, "conv_kernel": m.d_conv, "chunk_size": m.chunk_size,
+            "use_conv_bias": m.conv_bias, "use_bias": m.proj_bias,
+            "layer_norm_epsilon": cfg.norm_eps, "tie_word_embeddings": cfg.tie_embeddings,
+            "time_step_limit": [m.dt_limit[0], {"__float__": "Infinity"}
+                                if m.dt_limit[1] == float("inf") else m.dt_limit[1]],
+            "bos_token_id": cfg.bos_token_id, "eos_token_id": cfg.eos_token_id,
+            "residual_in_fp32": True,
+        }
+
     def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
         prefix = "model." if any(k.startswith("model.backbone.") for k in available) else ""
         backbone = prefix + "backbone."
@@ -78,7 +95,7 @@ class Mamba2Adapter:
         match = BLOCK.fullmatch(name)
         if match is None:
             raise KeyError(name)
-        layer, part, rest = match.groups()
+        layer, _, rest = match.groups()
         suffix = "norm.weight" if rest is None else "mixer." + mamba2_mixer_key(rest)
         return Source((f"{backbone}layers.{layer}.{suffix}",))
 

@@ -15,18 +15,34 @@ from autan.model.config import AttentionConfig, BlockConfig, MLPConfig, ModelCon
 
 BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
 HF_KEYS = {
-    "attention": {"norm.weight": "input_layernorm.weight", "q_proj.weight": "self_attn.q_proj.weight",
-                  "k_proj.weight": "self_attn.k_proj.weight", "v_proj.weight": "self_attn.v_proj.weight",
-                  "o_proj.weight": "self_attn.o_proj.weight"},
-    "mlp": {"norm.weight": "post_attention_layernorm.weight", "gate_proj.weight": "mlp.gate_proj.weight",
-            "up_proj.weight": "mlp.up_proj.weight", "down_proj.weight": "mlp.down_proj.weight"},
+    "attention": {
+        "norm.weight": "input_layernorm.weight",
+        "q_proj.weight": "self_attn.q_proj.weight",
+        "k_proj.weight": "self_attn.k_proj.weight",
+        "v_proj.weight": "self_attn.v_proj.weight",
+        "o_proj.weight": "self_attn.o_proj.weight",
+    },
+    "mlp": {
+        "norm.weight": "post_attention_layernorm.weight",
+        "gate_proj.weight": "mlp.gate_proj.weight",
+        "up_proj.weight": "mlp.up_proj.weight",
+        "down_proj.weight": "mlp.down_proj.weight",
+    },
 }
 MISTRAL_KEYS = {
-    "attention": {"norm.weight": "attention_norm.weight", "q_proj.weight": "attention.wq.weight",
-                  "k_proj.weight": "attention.wk.weight", "v_proj.weight": "attention.wv.weight",
-                  "o_proj.weight": "attention.wo.weight"},
-    "mlp": {"norm.weight": "ffn_norm.weight", "gate_proj.weight": "feed_forward.w1.weight",
-            "up_proj.weight": "feed_forward.w3.weight", "down_proj.weight": "feed_forward.w2.weight"},
+    "attention": {
+        "norm.weight": "attention_norm.weight",
+        "q_proj.weight": "attention.wq.weight",
+        "k_proj.weight": "attention.wk.weight",
+        "v_proj.weight": "attention.wv.weight",
+        "o_proj.weight": "attention.wo.weight",
+    },
+    "mlp": {
+        "norm.weight": "ffn_norm.weight",
+        "gate_proj.weight": "feed_forward.w1.weight",
+        "up_proj.weight": "feed_forward.w3.weight",
+        "down_proj.weight": "feed_forward.w2.weight",
+    },
 }
 
 
@@ -47,7 +63,10 @@ class MistralAdapter:
 
     def model_config(self, raw: dict, source: Path) -> ModelConfig:
         mistral = "dim" in raw
-        get = (lambda k_m, k_hf: raw.get(k_m if mistral else k_hf))
+
+        def get(mistral_key: str, hf_key: str) -> object:
+            return raw.get(mistral_key if mistral else hf_key)
+
         d_model = int(require(raw, "dim" if mistral else "hidden_size", source))
         nheads = int(require(raw, "n_heads" if mistral else "num_attention_heads", source))
         nkv = int(get("n_kv_heads", "num_key_value_heads") or nheads)

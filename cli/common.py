@@ -1,0 +1,79 @@
+"""What the subcommands share: exit codes, model options, loading an engine."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+import torch
+
+from autan.model.engine import Engine, EngineOptions
+from autan.model.loader import load_model
+from autan.model.tokenizer import Tokenizer
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    FAILURE = 1
+    USAGE = 2  # bad input: a model folder, file or argument that cannot be used
+    INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """Bad input that is not a model file problem (a missing text file, a bad value)."""
+
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    dtype: str = "auto"  # bf16 on CUDA, fp32 on CPU
+    device: str = "auto"  # cuda when available
+
+
+def add_model_options(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    d = ModelDefaults()
+    parser.add_argument("--model", type=Path, required=required, metavar="DIR",
+                        help="model folder (config.json or params.json, safetensors, tokenizer)")
+    parser.add_argument("--dtype", choices=["auto", *DTYPES], default=d.dtype,
+                        help=f"weight dtype (default: {d.dtype}: bf16 on CUDA, fp32 on CPU)")
+    parser.add_argument("--device", default=d.device,
+                        help=f"cpu, cuda, cuda:N (default: {d.device})")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"--device {name}: no CUDA device is available")
+    return device
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return DTYPES[name]
+
+
+def load_engine(args: argparse.Namespace, options: EngineOptions | None = None) -> Engine:
+    """The engine for `--model`, its tokenizer, dtype and device."""
+    device = resolve_device(args.device)
+    model, _ = load_model(args.model, resolve_dtype(args.dtype, device), device)
+    tokenizer = Tokenizer.from_dir(args.model)
+    return Engine(model, tokenizer, options)
+
+
+def read_text_arg(text: str | None, file: Path | None) -> str:
+    """The text of `--text` or `--file` (exactly one is given by argparse)."""
+    if text is not None:
+        return text
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise UsageError(f"{file}: no such file") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"{file}: cannot read as UTF-8 text ({err})") from err

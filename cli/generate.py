@@ -1,0 +1,74 @@
+"""`autan generate`: stream a completion of a prompt."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+
+from autan.cli.common import ExitCode, add_model_options, load_engine
+from autan.model.demo import demo_checkpoint
+from autan.model.engine import Done, TokenEvent
+from autan.model.sampling import SamplingParams
+
+
+@dataclass(frozen=True)
+class GenerateDefaults:
+    max_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    d = GenerateDefaults()
+    p = sub.add_parser("generate", help="stream a completion of a prompt",
+                       description="Stream a completion. Without --model, a small demo model "
+                       "with random weights is made under the user cache and used.")
+    add_model_options(p, required=False)
+    p.add_argument("--prompt", required=True, help="text to continue")
+    p.add_argument("--max-tokens", type=int, default=d.max_tokens,
+                   help=f"tokens to generate at most (default: {d.max_tokens})")
+    p.add_argument("--temperature", type=float, default=d.temperature,
+                   help=f"0 for greedy (default: {d.temperature})")
+    p.add_argument("--top-p", type=float, default=d.top_p,
+                   help=f"nucleus sampling mass (default: {d.top_p})")
+    p.add_argument("--stop", action="append", default=[], help="stop string (repeatable)")
+    p.add_argument("--seed", type=int, help="sampling seed")
+    p.add_argument("--json", action="store_true",
+                   help='JSON lines: {"delta": text} per chunk, then {"text", "prompt_tokens", '
+                   '"cached_tokens", "ttft_ms", "tokens_per_s"}')
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    if args.model is None:
+        args.model = demo_checkpoint()
+    engine = load_engine(args)
+    tok = engine.tokenizer
+    ids = tok.encode(args.prompt)
+    if tok.bos_id is not None:
+        ids = [tok.bos_id, *ids]
+    params = SamplingParams(max_tokens=args.max_tokens, temperature=args.temperature,
+                            top_p=args.top_p, stop_strings=tuple(args.stop),
+                            stop_ids=tok.eos_ids, seed=args.seed)
+    for event in engine.generate(ids, params):
+        if isinstance(event, TokenEvent) and event.text:
+            out = json.dumps({"delta": event.text}, ensure_ascii=False) if args.json else event.text
+            print(out, end="\n" if args.json else "", flush=True)
+        elif isinstance(event, Done):
+            report(event, args.json)
+    return ExitCode.OK
+
+
+def report(done: Done, as_json: bool) -> None:
+    s = done.stats
+    if as_json:
+        print(json.dumps({"text": done.text, "prompt_tokens": s.prompt_tokens,
+                          "cached_tokens": s.reused_tokens, "ttft_ms": round(s.ttft_ms, 3),
+                          "tokens_per_s": round(s.tokens_per_s, 3)}, ensure_ascii=False))
+    else:
+        print()
+        print(f"[{s.prompt_tokens} prompt tokens, {s.reused_tokens} cached, "
+              f"first token {s.ttft_ms:.0f} ms, {s.tokens_per_s:.1f} tokens/s, "
+              f"{s.finish_reason}]", file=sys.stderr)

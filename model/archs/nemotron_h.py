@@ -1,0 +1,211 @@
+"""Nemotron-H hybrids: HF `NemotronHForCausalLM` (Nemotron-H, Nemotron Nano 2, Nemotron 3).
+
+One checkpoint layer is one engine block: RMSNorm, then a single mixer chosen by the pattern
+(`hybrid_override_pattern` on the Hub, `layers_block_type` in transformers 5):
+    M  Mamba-2 (gate before the RMSNorm, grouped by n_groups; eps = layer_norm_epsilon)
+    *  attention without any positional encoding (NoPE), no biases
+    -  non-gated MLP, down(act(up(x))) with act = mlp_hidden_act (relu2: relu(x) ** 2)
+    E  mixture of experts: non-gated relu2 experts chosen by a DeepSeek-V3 sigmoid router
+       (per-expert `e_score_correction_bias`, top `topk_group` of `n_group` groups, weights
+       normalised if `norm_topk_prob`, times `routed_scaling_factor`), plus one always-on
+       shared expert; with `moe_latent_size` the routed experts work in a projected space.
+No embedding or residual scaling; the head is never tied (transformers ties nothing here).
+
+Weights: transformers 5 `save_pretrained` writes the Hub layout, `backbone.` prefix and one
+tensor per expert (`mixer.experts.{j}.up_proj.weight`); it renames to `model.` and stacks the
+experts (`mixer.experts.up_proj`, (n_experts, d_ff, d)) in memory only. Both are accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from autan.model.archs.base import Source, first_present, json_float, register, require
+from autan.model.archs.mamba2 import mamba2_mixer_key
+from autan.model.config import (
+    AttentionConfig,
+    BlockConfig,
+    Mamba2Config,
+    MixerKind,
+    MLPConfig,
+    ModelConfig,
+    MoEConfig,
+)
+from autan.model.errors import ModelFileError
+from autan.model.mlp import ACTIVATIONS
+
+BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
+PATTERN_KINDS: dict[str, MixerKind] = {"M": "mamba2", "*": "attention", "-": "mlp", "E": "moe"}
+# transformers 5 names, then the names of NVIDIA's original remote code.
+TYPE_KINDS: dict[str, MixerKind] = {
+    "linear_attention": "mamba2", "full_attention": "attention", "mlp": "mlp", "moe": "moe",
+    "mamba": "mamba2", "attention": "attention",
+}
+# Engine MoE parameter -> checkpoint name under `mixer.` (experts are handled apart).
+MOE_KEYS = {
+    "router.weight": "gate.weight",
+    "e_score_correction_bias": "gate.e_score_correction_bias",
+    "latent_in.weight": "fc1_latent_proj.weight",
+    "latent_out.weight": "fc2_latent_proj.weight",
+    "shared.up_proj.weight": "shared_experts.up_proj.weight",
+    "shared.down_proj.weight": "shared_experts.down_proj.weight",
+}
+EXPERT_PROJ = {"gate_up": "up_proj", "down": "down_proj"}
+ACT_ALIASES = {"swish": "silu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_new": "gelu_tanh"}
+
+
+def pick(raw: dict, names: tuple[str, ...], default: Any) -> Any:
+    """The first of `names` present: transformers 5 renamed several fields (n_groups was
+    mamba_n_groups, chunk_size was mamba_chunk_size...) and Hub files use either spelling."""
+    return next((raw[n] for n in names if raw.get(n) is not None), default)
+
+
+def layer_kinds(raw: dict, source: Path) -> list[MixerKind]:
+    """The mixer of each layer, from the list of layer types or the pattern string."""
+    types = raw.get("layers_block_type") or raw.get("layer_types")
+    if types is None:
+        pattern = str(require(raw, "hybrid_override_pattern", source))
+        unknown = sorted(set(pattern) - set(PATTERN_KINDS))
+        if unknown:
+            raise ModelFileError(source, f"unknown layer symbols {unknown} in "
+                                 "hybrid_override_pattern (valid: M * - E)")
+        return [PATTERN_KINDS[c] for c in pattern]
+    unknown = sorted({str(t) for t in types} - set(TYPE_KINDS))
+    if unknown:
+        raise ModelFileError(source, f"unknown layer types {unknown} in layers_block_type")
+    return [TYPE_KINDS[t] for t in types]
+
+
+def activation_name(raw: dict, key: str, default: str, source: Path) -> str:
+    """The engine's name for an HF activation, refused here rather than failing at build."""
+    name = str(raw.get(key) or default)
+    name = ACT_ALIASES.get(name, name)
+    if name not in ACTIVATIONS:
+        raise ModelFileError(source, f"unsupported {key} {name!r}; valid: {', '.join(ACTIVATIONS)}")
+    return name
+
+
+def dt_limit(raw: dict) -> tuple[float, float]:
+    """The clamp on dt the checkpoint declares, `time_step_limit` ((0, inf) on the Hub), as
+    mamba_ssm's kernels, NVIDIA's CUDA path and vLLM apply it. transformers 5 (and NVIDIA's
+    PyTorch fallback) clamp at `time_step_min` (0.001) instead, which changes every head whose
+    dt falls below it; `time_step_min` is an init bound, so the engine does not clamp there."""
+    limit = pick(raw, ("time_step_limit", "mamba_dt_limit"), (0.0, float("inf")))
+    low, high = (json_float(x) for x in limit)
+    return low, high
+
+
+def mamba_config(raw: dict, source: Path) -> Mamba2Config:
+    """Mamba-2 as Nemotron-H sizes it: heads x head_dim given directly (not via expand)."""
+    if raw.get("mamba_hidden_act", "silu") not in ("silu", "swish"):
+        raise ModelFileError(source, "unsupported mamba_hidden_act (the conv runs silu)")
+    return Mamba2Config(
+        nheads=int(raw.get("mamba_num_heads", 128)),
+        headdim=int(raw.get("mamba_head_dim", 64)),
+        d_state=int(raw.get("ssm_state_size", 128)),
+        n_groups=int(pick(raw, ("n_groups", "mamba_n_groups"), 8)),
+        d_conv=int(pick(raw, ("conv_kernel", "mamba_d_conv"), 4)),
+        chunk_size=int(pick(raw, ("chunk_size", "mamba_chunk_size"), 128)),
+        conv_bias=bool(pick(raw, ("use_conv_bias", "mamba_conv_bias"), True)),
+        proj_bias=bool(raw.get("use_bias", False)),
+        norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)),
+        norm_before_gate=False,
+        dt_limit=dt_limit(raw),
+    )
+
+
+def attention_config(raw: dict, d_model: int, source: Path) -> AttentionConfig:
+    """NoPE attention; transformers builds it without biases whatever `attention_bias` says."""
+    nheads = int(require(raw, "num_attention_heads", source))
+    headdim = pick(raw, ("head_dim", "attention_head_dim"), None) or d_model // nheads
+    return AttentionConfig(nheads=nheads, nkv_heads=int(raw.get("num_key_value_heads") or nheads),
+                           headdim=int(headdim), rope_theta=None)
+
+
+def moe_config(raw: dict, act: str, source: Path) -> MoEConfig:
+    """Routed experts and the shared expert are both non-gated, with the MLP activation.
+    `n_shared_experts` is not read: transformers builds exactly one shared expert."""
+    if raw.get("mlp_bias"):
+        raise ModelFileError(source, "mlp_bias with MoE layers is not supported")
+    return MoEConfig(
+        n_experts=int(require(raw, "n_routed_experts", source)),
+        top_k=int(raw.get("num_experts_per_tok", 2)),
+        d_ff=int(require(raw, "moe_intermediate_size", source)),
+        activation=act, gated=False, router="sigmoid_group",
+        normalize_topk=bool(raw.get("norm_topk_prob", True)),
+        shared_d_ff=int(require(raw, "moe_shared_expert_intermediate_size", source)),
+        n_group=int(raw.get("n_group") or 1), topk_group=int(raw.get("topk_group") or 1),
+        routed_scaling_factor=float(raw.get("routed_scaling_factor") or 1.0),
+        latent_dim=int(raw.get("moe_latent_size") or 0),
+    )
+
+
+def stack_experts(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Per-expert matrices (out, in) -> the engine's stacked (n_experts, out, in)."""
+    return torch.stack(tensors)
+
+
+class NemotronHAdapter:
+    architectures = ("NemotronHForCausalLM",)
+
+    def model_config(self, raw: dict, source: Path) -> ModelConfig:
+        d_model = int(require(raw, "hidden_size", source))
+        act = activation_name(raw, "mlp_hidden_act", "relu2", source)
+        makers = {
+            "mamba2": lambda: mamba_config(raw, source),
+            "attention": lambda: attention_config(raw, d_model, source),
+            "mlp": lambda: MLPConfig(d_ff=int(require(raw, "intermediate_size", source)),
+                                     activation=act, gated=False,
+                                     bias=bool(raw.get("mlp_bias", False))),
+            "moe": lambda: moe_config(raw, act, source),
+        }
+        blocks = [BlockConfig(kind, makers[kind]()) for kind in layer_kinds(raw, source)]
+        return ModelConfig(
+            "NemotronHForCausalLM", int(require(raw, "vocab_size", source)), d_model, blocks,
+            norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)), tie_embeddings=False,
+            bos_token_id=raw.get("bos_token_id"), eos_token_id=raw.get("eos_token_id"),
+        )
+
+    def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
+        base = "model." if "model.norm_f.weight" in available else "backbone."
+        embed = first_present([base + "embeddings.weight", base + "embedding.weight"], available)
+        if name == "embed.weight":
+            return Source((embed,))
+        if name == "norm_f.weight":
+            return Source((base + "norm_f.weight",))
+        if name == "lm_head.weight":  # a checkpoint written tied may lack it
+            return Source((first_present(["lm_head.weight", embed], available),))
+        match = BLOCK.fullmatch(name)
+        if match is None:
+            raise KeyError(name)
+        block, rest = int(match.group(1)), match.group(3)
+        layer = f"{base}layers.{block}."
+        if rest is None:
+            return Source((layer + "norm.weight",))
+        kind = cfg.blocks[block].kind
+        if kind == "moe":
+            moe = cfg.blocks[block].mixer
+            assert isinstance(moe, MoEConfig)
+            return moe_source(layer + "mixer.", rest, moe, available)
+        suffix = mamba2_mixer_key(rest) if kind == "mamba2" else rest
+        return Source((f"{layer}mixer.{suffix}",))
+
+
+def moe_source(mixer: str, rest: str, moe: MoEConfig, available: set[str]) -> Source:
+    """Routed experts stacked from one tensor per expert (Hub / save_pretrained layout) or
+    taken whole when already stacked (transformers' in-memory layout)."""
+    if rest in MOE_KEYS:
+        return Source((mixer + MOE_KEYS[rest],))
+    proj = EXPERT_PROJ[rest]
+    fused = f"{mixer}experts.{proj}"
+    if fused in available:
+        return Source((fused,))
+    keys = tuple(f"{mixer}experts.{j}.{proj}.weight" for j in range(moe.n_experts))
+    return Source(keys, stack_experts)
+
+
+register(NemotronHAdapter())

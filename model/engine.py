@@ -1,0 +1,185 @@
+"""The engine: prefill with the prefix state cache, then stream a completion.
+
+A request's prompt resumes from the longest cached prefix, computes only the rest in chunks,
+and leaves snapshots at the positions the caller marked (segment boundaries), every
+`snapshot_every` tokens and at the prompt's end, so that the next keystroke's prompt, which
+shares almost all of this one, resumes close to its end.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from autan.model.model import Model
+from autan.model.prefix_cache import PrefixStateCache
+from autan.model.sampling import SamplingParams, sample
+from autan.model.state import InferenceState
+from autan.model.stops import find_stop, safe_prefix_length
+from autan.model.tokenizer import StreamDecoder, Tokenizer
+
+
+@dataclass
+class EngineOptions:
+    cache_budget_bytes: int = 2 << 30
+    snapshot_every: int = 4096
+    prefill_chunk: int = 2048
+    snapshot_prompt_end: bool = True
+
+
+@dataclass
+class RequestStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    computed_tokens: int = 0
+    generated_tokens: int = 0
+    ttft_ms: float = 0.0
+    decode_ms: float = 0.0
+    finish_reason: str = ""  # stop | length | cancelled
+
+    @property
+    def tokens_per_s(self) -> float:
+        steps = self.generated_tokens - 1  # the first token comes from the prefill
+        return steps / (self.decode_ms / 1000) if steps > 0 and self.decode_ms > 0 else 0.0
+
+
+@dataclass
+class TokenEvent:
+    token_id: int
+    text: str  # newly released text (may be empty while a stop string is still possible)
+
+
+@dataclass
+class Done:
+    text: str
+    token_ids: list[int]
+    stats: RequestStats
+
+
+class CancelToken:
+    """Set from any thread; the decode loop checks it before every step."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class Engine:
+    def __init__(self, model: Model, tokenizer: Tokenizer | None = None,
+                 options: EngineOptions | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.options = options or EngineOptions()
+        template = model.new_state(1, 16)  # only to know each block's cache type
+        self.cache = PrefixStateCache(self.options.cache_budget_bytes, template.trim_snapshot)
+        self._cache_lock = threading.Lock()
+
+    def _snapshot_positions(self, start: int, end: int, boundaries: Sequence[int]) -> list[int]:
+        every = self.options.snapshot_every
+        marks = set(boundaries) | set(range(every, end, every))
+        if self.options.snapshot_prompt_end:
+            marks.add(end)
+        return sorted(p for p in marks if start < p <= end)
+
+    @torch.inference_mode()
+    def prefill(self, ids: Sequence[int], boundaries: Sequence[int] = (), capacity: int = 0,
+                stats: RequestStats | None = None) -> tuple[torch.Tensor, InferenceState]:
+        """Run the prompt, reusing and extending the prefix cache.
+
+        Returns the last position's logits (vocab,) in fp32 and the state after the prompt.
+        """
+        stats = stats if stats is not None else RequestStats()
+        tokens = torch.tensor(list(ids), dtype=torch.long)
+        if tokens.numel() == 0:
+            raise ValueError("empty prompt")
+        state = self.model.new_state(1, capacity or tokens.numel() + 256)
+        with self._cache_lock:  # resume at most one token short: its logits are needed
+            chain = self.cache.lookup(tokens, max_pos=tokens.numel() - 1)
+            if chain:
+                state.restore([node.snapshot for node in chain], chain[-1].pos)
+        stats.prompt_tokens, stats.reused_tokens = tokens.numel(), state.pos
+        stats.computed_tokens = tokens.numel() - state.pos
+        snaps = self._snapshot_positions(state.pos, tokens.numel(), boundaries)
+        device = self.model.device
+        logits = None
+        while state.pos < tokens.numel():
+            end = min(tokens.numel(), state.pos + self.options.prefill_chunk,
+                      next((p for p in snaps if p > state.pos), tokens.numel()))
+            piece = tokens[state.pos : end].to(device)[None]
+            logits = self.model(piece, state, last_only=True)
+            if end in snaps:
+                with self._cache_lock:
+                    self.cache.insert(tokens[:end], state.snapshot)
+        return logits[0, -1], state
+
+    @torch.inference_mode()
+    def generate(self, ids: Sequence[int], params: SamplingParams,
+                 boundaries: Sequence[int] = (),
+                 cancel: CancelToken | None = None) -> Iterator[TokenEvent | Done]:
+        """Stream a completion of `ids`: TokenEvents, then one Done."""
+        start = time.perf_counter()
+        stats = RequestStats()
+        logits, state = self.prefill(ids, boundaries, len(ids) + params.max_tokens, stats)
+        gen = None if params.seed is None else torch.Generator().manual_seed(params.seed)
+        decoder = StreamDecoder(self.tokenizer) if self.tokenizer is not None else None
+        text, released, produced = "", 0, []
+        token = sample(logits, params, gen)
+        stats.ttft_ms = (time.perf_counter() - start) * 1000
+        decode_start = time.perf_counter()
+        stats.finish_reason = "length"
+        while len(produced) < params.max_tokens:
+            if cancel is not None and cancel.cancelled:
+                stats.finish_reason = "cancelled"
+                break
+            if token in params.stop_ids:
+                stats.finish_reason = "stop"
+                break
+            produced.append(token)
+            text += decoder.feed(token) if decoder is not None else ""
+            cut = find_stop(text, params.stop_strings)
+            if cut is not None:
+                text, stats.finish_reason = text[:cut], "stop"
+                break
+            safe = safe_prefix_length(text, params.stop_strings)
+            yield TokenEvent(token, text[released:safe])
+            released = safe
+            if len(produced) == params.max_tokens:
+                break
+            step = torch.tensor([[token]], device=self.model.device)
+            token = sample(self.model(step, state, last_only=True)[0, -1], params, gen)
+        if decoder is not None and stats.finish_reason != "stop":
+            text += decoder.flush()
+            cut = find_stop(text, params.stop_strings)
+            text = text if cut is None else text[:cut]
+        stats.generated_tokens = len(produced)
+        stats.decode_ms = (time.perf_counter() - decode_start) * 1000
+        if len(text) > released:
+            yield TokenEvent(-1, text[released:])
+        yield Done(text, produced, stats)
+
+    @torch.inference_mode()
+    def score(self, ids: Sequence[int]) -> list[float | None]:
+        """Natural-log probability of each token given those before it (None for the first),
+        computed in fp32, in chunks so long inputs fit in memory."""
+        tokens = torch.tensor(list(ids), dtype=torch.long, device=self.model.device)
+        state = self.model.new_state(1, tokens.numel() + 16)
+        out: list[float | None] = [None]
+        prev_last: torch.Tensor | None = None
+        for begin in range(0, tokens.numel(), self.options.prefill_chunk):
+            piece = tokens[begin : begin + self.options.prefill_chunk]
+            logprobs = torch.log_softmax(self.model(piece[None], state)[0].float(), dim=-1)
+            if prev_last is not None:
+                out.append(float(prev_last[piece[0]]))
+            out.extend(logprobs[:-1].gather(1, piece[1:, None])[:, 0].tolist())
+            prev_last = logprobs[-1]
+        return out
