@@ -38,7 +38,12 @@ def causal_conv1d_ref(
     window = torch.cat([history, x], dim=-1)
     if conv_state is not None:
         conv_state.copy_(window[..., window.shape[-1] - (width - 1) :])
-    out = F.conv1d(window.to(weight.dtype), weight.unsqueeze(1), bias, groups=weight.shape[0])
+    window = window.to(weight.dtype)
+    if seqlen == 1:  # a decode step: one dot product per channel (conv1d's setup costs more)
+        out = (window * weight).sum(-1, keepdim=True)
+        out = out if bias is None else out + bias[:, None]
+    else:
+        out = F.conv1d(window, weight.unsqueeze(1), bias, groups=weight.shape[0])
     out = out[..., -seqlen:]
     if activation == "silu":
         out = F.silu(out)

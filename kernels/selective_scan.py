@@ -99,7 +99,7 @@ def selective_state_update_ref(
         (dt * x.float())[..., None] * B.float()[:, None, :]
     )
     state.copy_(new_state)
-    y = torch.einsum("bdn,bn->bd", new_state, C.float())
+    y = (new_state @ C.float()[:, :, None])[..., 0]  # (batch, dim)
     if D is not None:
         y = y + x.float() * D.float()
     if z is not None:
