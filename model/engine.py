@@ -8,6 +8,7 @@ shares almost all of this one, resumes close to its end.
 
 from __future__ import annotations
 
+import array
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -74,6 +75,16 @@ class CancelToken:
         return self._event.is_set()
 
 
+def as_token_tensor(ids: Sequence[int] | torch.Tensor) -> torch.Tensor:
+    """Token ids as a 1-D int64 CPU tensor. Through `array` this takes 5 ms for 256K ids where
+    `torch.tensor(list)` takes 20: it is on the keystroke path."""
+    if isinstance(ids, torch.Tensor):
+        return ids.reshape(-1).to("cpu", torch.long)
+    if len(ids) == 0:
+        return torch.zeros(0, dtype=torch.long)
+    return torch.frombuffer(array.array("q", ids), dtype=torch.long)
+
+
 class Engine:
     def __init__(self, model: Model, tokenizer: Tokenizer | None = None,
                  options: EngineOptions | None = None) -> None:
@@ -92,14 +103,16 @@ class Engine:
         return sorted(p for p in marks if start < p <= end)
 
     @torch.inference_mode()
-    def prefill(self, ids: Sequence[int], boundaries: Sequence[int] = (), capacity: int = 0,
-                stats: RequestStats | None = None) -> tuple[torch.Tensor, InferenceState]:
+    def prefill(
+        self, ids: Sequence[int] | torch.Tensor, boundaries: Sequence[int] = (),
+        capacity: int = 0, stats: RequestStats | None = None,
+    ) -> tuple[torch.Tensor, InferenceState]:
         """Run the prompt, reusing and extending the prefix cache.
 
         Returns the last position's logits (vocab,) in fp32 and the state after the prompt.
         """
         stats = stats if stats is not None else RequestStats()
-        tokens = torch.tensor(list(ids), dtype=torch.long)
+        tokens = as_token_tensor(ids)
         if tokens.numel() == 0:
             raise ValueError("empty prompt")
         state = self.model.new_state(1, capacity or tokens.numel() + 256)
@@ -123,7 +136,7 @@ class Engine:
         return logits[0, -1], state
 
     @torch.inference_mode()
-    def generate(self, ids: Sequence[int], params: SamplingParams,
+    def generate(self, ids: Sequence[int] | torch.Tensor, params: SamplingParams,
                  boundaries: Sequence[int] = (),
                  cancel: CancelToken | None = None) -> Iterator[TokenEvent | Done]:
         """Stream a completion of `ids`: TokenEvents, then one Done."""

@@ -19,6 +19,9 @@ from autan.model.engine import Engine, EngineOptions, RequestStats
 from autan.model.loader import load_model
 from autan.model.random_init import random_model
 from tests.model.hf_fixtures import save_hf
+from tests.model.test_parity_hybrids_a import CASES as HYBRIDS_A
+from tests.model.test_parity_hybrids_b import CASES as HYBRIDS_B
+from tests.model.test_parity_hybrids_c import CASES as HYBRIDS_C
 
 pytestmark = [
     pytest.mark.gpu,
@@ -35,6 +38,9 @@ CASES = {
     "mistral-swa": (tf.MistralForCausalLM, lambda: tf.MistralConfig(
         vocab_size=97, hidden_size=256, intermediate_size=512, num_hidden_layers=4,
         num_attention_heads=8, num_key_value_heads=2, sliding_window=64)),
+    **HYBRIDS_A,
+    **HYBRIDS_B,
+    **HYBRIDS_C,
 }
 
 
@@ -47,7 +53,8 @@ def hf_on(model: torch.nn.Module, ids: torch.Tensor, dtype: torch.dtype) -> torc
 def test_bf16_cuda_logits_as_close_as_transformers(case: str, tmp_path: Path) -> None:
     model_cls, make_config = CASES[case]
     reference = save_hf(model_cls, make_config(), tmp_path)
-    ids = torch.randint(0, 97, (2, 300), generator=torch.Generator().manual_seed(0)).cuda()
+    vocab = reference.config.vocab_size
+    ids = torch.randint(0, vocab, (2, 300), generator=torch.Generator().manual_seed(0)).cuda()
     truth = hf_on(reference, ids, torch.float32)
     hf_err = (hf_on(reference, ids, BF16) - truth).abs().max().item()
     model, _ = load_model(tmp_path, dtype=BF16, device="cuda")

@@ -1,0 +1,57 @@
+"""Dependencies point one way (see ARCHITECTURE.md): server -> indexer, model; model ->
+kernels; cli -> anything; nothing imports server or cli; the engine never imports the test
+oracle (transformers) or LSP libraries; the indexer imports no torch. Checked on the source
+text with `ast`, so an import hidden inside a function counts too."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FORBIDDEN = {
+    "kernels": {"autan.model", "autan.indexer", "autan.server", "autan.cli", "transformers",
+                "pygls", "lsprotocol"},
+    "model": {"autan.indexer", "autan.server", "autan.cli", "transformers", "pygls",
+              "lsprotocol", "pickle"},
+    "indexer": {"autan.model", "autan.kernels", "autan.server", "autan.cli", "torch", "pygls",
+                "lsprotocol", "transformers"},
+    "server": {"autan.cli", "transformers"},
+    "cli": {"transformers"},
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def violates(module: str, forbidden: set[str]) -> bool:
+    return any(module == f or module.startswith(f + ".") for f in forbidden)
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_point_one_way(package: str) -> None:
+    bad = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for module in imported_modules(path):
+            if violates(module, FORBIDDEN[package]):
+                bad.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not bad, "\n".join(bad)
+
+
+def test_no_unpickling_anywhere_in_the_engine() -> None:
+    """Weights come from safetensors only: no torch.load, no pickle in model/ or kernels/."""
+    for package in ("model", "kernels"):
+        for path in (ROOT / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            assert "torch.load(" not in text and "pickle.load" not in text, path
