@@ -16,57 +16,36 @@ Weights (transformers 5 `save_pretrained` writes the Hub names unchanged):
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from autan.model.archs.base import Source, json_float, register, require
+from autan.model.archs.base import Source, register, require
+from autan.model.archs.common import (
+    HF_TOP,
+    attention_biases,
+    attention_heads,
+    bamba_mamba2,
+    build_model_config,
+    paired_layer_source,
+    plain_rope_theta,
+    require_silu,
+    rope_parameters,
+    swiglu_mlp,
+)
 from autan.model.archs.mamba2 import mamba2_mixer_key
-from autan.model.config import AttentionConfig, BlockConfig, Mamba2Config, MLPConfig, ModelConfig
+from autan.model.config import AttentionConfig, BlockConfig, ModelConfig
 from autan.model.errors import ModelFileError
 
-BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
-TOP = {"embed.weight": "model.embed_tokens.weight", "norm_f.weight": "model.final_layernorm.weight",
-       "lm_head.weight": "lm_head.weight"}
-NORMS = {"mamba2": "input_layernorm", "attention": "input_layernorm", "mlp": "pre_ff_layernorm"}
+EPS = 1e-5  # transformers' default rms_norm_eps for Bamba
 MIXERS = {"mamba2": "mamba", "attention": "self_attn", "mlp": "feed_forward"}
-
-
-def mamba_config(raw: dict, d_model: int) -> Mamba2Config:
-    """Bamba's Mamba-2 mixer; `mamba_d_head` "auto" means d_inner / mamba_n_heads."""
-    nheads = int(raw.get("mamba_n_heads", 128))
-    d_inner = int(raw.get("mamba_expand", 2)) * d_model
-    head = raw.get("mamba_d_head", "auto")
-    limit = raw.get("time_step_limit") or (0.0, float("inf"))
-    return Mamba2Config(
-        nheads=nheads,
-        headdim=d_inner // nheads if head in (None, "auto") else int(head),
-        d_state=int(raw.get("mamba_d_state", 256)),
-        n_groups=int(raw.get("mamba_n_groups", 1)),
-        d_conv=int(raw.get("mamba_d_conv", 4)),
-        chunk_size=int(raw.get("mamba_chunk_size", 256)),
-        conv_bias=bool(raw.get("mamba_conv_bias", True)),
-        proj_bias=bool(raw.get("mamba_proj_bias", False)),
-        norm_eps=float(raw.get("rms_norm_eps", 1e-5)),
-        norm_before_gate=False,
-        dt_limit=tuple(json_float(x) for x in limit),
-    )
 
 
 def attention_config(raw: dict, d_model: int, source: Path) -> AttentionConfig:
     """RoPE on the first `partial_rotary_factor` (0.5) of each head, scale headdim ** -0.5."""
-    nheads = int(require(raw, "num_attention_heads", source))
-    headdim = int(raw.get("head_dim") or d_model // nheads)
-    rope = raw.get("rope_parameters") or raw.get("rope_scaling") or {}
-    kind = rope.get("rope_type") or rope.get("type") or "default"
-    if kind != "default":
-        raise ModelFileError(source, f"unsupported rope_type {kind!r} (only 'default')")
-    theta = float(rope.get("rope_theta") or raw.get("rope_theta") or 10000.0)
-    factor = float(rope.get("partial_rotary_factor") or 0.5)
-    bias = bool(raw.get("attention_bias", False))
-    return AttentionConfig(
-        nheads=nheads, nkv_heads=int(raw.get("num_key_value_heads") or nheads), headdim=headdim,
-        rope_theta=theta, rotary_dim=int(headdim * factor), qkv_bias=bias, out_bias=bias,
-    )
+    nheads, nkv, headdim = attention_heads(raw, d_model, source)
+    theta = plain_rope_theta(raw, source)
+    factor = float(rope_parameters(raw).get("partial_rotary_factor") or 0.5)
+    return AttentionConfig(nheads=nheads, nkv_heads=nkv, headdim=headdim, rope_theta=theta,
+                           rotary_dim=int(headdim * factor), **attention_biases(raw))
 
 
 def layer_kinds(raw: dict, n_layers: int, source: Path) -> list[str]:
@@ -84,36 +63,26 @@ class BambaAdapter:
     def model_config(self, raw: dict, source: Path) -> ModelConfig:
         d_model = int(require(raw, "hidden_size", source))
         n_layers = int(require(raw, "num_hidden_layers", source))
-        act = raw.get("hidden_act", "silu")
-        if act not in ("silu", "swish"):  # also the Mamba conv activation, fixed to silu
-            raise ModelFileError(source, f"unsupported hidden_act {act!r} (only silu)")
-        mlp = MLPConfig(d_ff=int(require(raw, "intermediate_size", source)), activation="silu",
-                        gated=True, bias=bool(raw.get("mlp_bias", False)))
+        require_silu(raw, "hidden_act", source)  # also the Mamba conv activation
+        mlp = swiglu_mlp(raw, source)
         blocks: list[BlockConfig] = []
         for kind in layer_kinds(raw, n_layers, source):
-            mixer = (mamba_config(raw, d_model) if kind == "mamba2"
+            mixer = (bamba_mamba2(raw, d_model, EPS) if kind == "mamba2"
                      else attention_config(raw, d_model, source))
             blocks += [BlockConfig(kind, mixer), BlockConfig("mlp", mlp)]
-        return ModelConfig(
-            "BambaForCausalLM", int(require(raw, "vocab_size", source)), d_model, blocks,
-            norm_eps=float(raw.get("rms_norm_eps", 1e-5)),
+        return build_model_config(
+            "BambaForCausalLM", raw, source, d_model, blocks,
+            norm_eps=float(raw.get("rms_norm_eps", EPS)),
             tie_embeddings=bool(raw.get("tie_word_embeddings", False)),
-            bos_token_id=raw.get("bos_token_id"), eos_token_id=raw.get("eos_token_id"),
         )
 
     def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
-        if name in TOP:
-            return Source((TOP[name],))
-        match = BLOCK.fullmatch(name)
-        if match is None:
-            raise KeyError(name)
-        block, rest = int(match.group(1)), match.group(3)
-        kind = cfg.blocks[block].kind
-        prefix = f"model.layers.{block // 2}."
-        if rest is None:
-            return Source((f"{prefix}{NORMS[kind]}.weight",))
-        suffix = mamba2_mixer_key(rest) if kind == "mamba2" else rest
-        return Source((f"{prefix}{MIXERS[kind]}.{suffix}",))
+        def mixer(block: int, prefix: str, rest: str) -> Source:
+            kind = cfg.blocks[block].kind
+            suffix = mamba2_mixer_key(rest) if kind == "mamba2" else rest
+            return Source((f"{prefix}{MIXERS[kind]}.{suffix}",))
+
+        return paired_layer_source(name, HF_TOP, "pre_ff_layernorm", mixer)
 
 
 register(BambaAdapter())

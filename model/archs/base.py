@@ -6,6 +6,7 @@ An adapter turns a checkpoint's config (HF `config.json` or Mistral `params.json
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,21 @@ def json_float(value: object) -> float:
 def first_present(candidates: list[str], available: set[str]) -> str:
     """The first candidate key the checkpoint holds (or the first, to be reported missing)."""
     return next((k for k in candidates if k in available), candidates[0])
+
+
+# The engine's names for a block's parameters, which every adapter maps to checkpoint keys.
+BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
+
+
+def split_block_name(name: str) -> tuple[int, str | None]:
+    """`blocks.{i}.norm.weight` -> (i, None); `blocks.{i}.mixer.{rest}` -> (i, rest).
+
+    Any other name is not a block parameter: KeyError, as for any name an adapter does not know.
+    """
+    match = BLOCK.fullmatch(name)
+    if match is None:
+        raise KeyError(name)
+    return int(match.group(1)), match.group(3)
 
 
 ADAPTERS: dict[str, Adapter] = {}

@@ -17,25 +17,26 @@ in-memory names (`experts.gate_up_proj`, `router.weight`) are accepted too.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
-from autan.model.archs.base import Source, first_present, json_float, register, require
-from autan.model.archs.mamba2 import mamba2_mixer_key
-from autan.model.config import (
-    AttentionConfig,
-    BlockConfig,
-    Mamba2Config,
-    MLPConfig,
-    ModelConfig,
-    MoEConfig,
+from autan.model.archs.base import Source, first_present, register, require
+from autan.model.archs.common import (
+    HF_TOP,
+    attention_biases,
+    bamba_mamba2,
+    build_model_config,
+    hf_attention,
+    paired_layer_source,
+    plain_rope_theta,
+    require_silu,
+    rows,
 )
+from autan.model.archs.mamba2 import mamba2_mixer_key
+from autan.model.config import AttentionConfig, BlockConfig, MLPConfig, ModelConfig, MoEConfig
 from autan.model.errors import ModelFileError
 
-BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
+EPS = 1e-6  # transformers' default rms_norm_eps for Granite-4.0-H
+TOP = {**HF_TOP, "norm_f.weight": "model.norm.weight"}
 MAMBA_TYPES = ("mamba", "linear_attention")
 ATTENTION_TYPES = ("attention", "full_attention")
 # Engine MoE parameter -> candidate checkpoint suffixes (Hub/saved layout first).
@@ -44,23 +45,6 @@ MOE_KEYS = {
     "gate_up": ("block_sparse_moe.input_linear.weight", "block_sparse_moe.experts.gate_up_proj"),
     "down": ("block_sparse_moe.output_linear.weight", "block_sparse_moe.experts.down_proj"),
 }
-
-
-def require_silu(raw: dict, source: Path) -> None:
-    """Granite and Jamba use `hidden_act` for the MLPs and the Mamba conv alike; the engine's
-    conv applies silu, so any other activation is refused rather than run wrong."""
-    act = raw.get("hidden_act", "silu")
-    if act not in ("silu", "swish"):
-        raise ModelFileError(source, f"unsupported hidden_act {act!r} (only silu)")
-
-
-def rows(start: int, stop: int) -> Callable[[list[torch.Tensor]], torch.Tensor]:
-    """A `Source.combine` taking rows [start, stop) of one tensor (half of a fused matrix)."""
-
-    def take(tensors: list[torch.Tensor]) -> torch.Tensor:
-        return tensors[0][start:stop]
-
-    return take
 
 
 def layer_types(raw: dict, n_layers: int, source: Path) -> list[str]:
@@ -79,50 +63,18 @@ def layer_types(raw: dict, n_layers: int, source: Path) -> list[str]:
     return kinds
 
 
-def mamba_config(raw: dict, d_model: int) -> Mamba2Config:
-    """Granite's Mamba-2 mixer: gate applied before the grouped norm, eps = rms_norm_eps."""
-    nheads = int(raw.get("mamba_n_heads", 128))
-    d_inner = int(raw.get("mamba_expand", 2)) * d_model
-    head = raw.get("mamba_d_head", "auto")
-    limit = raw.get("time_step_limit") or (0.0, float("inf"))
-    return Mamba2Config(
-        nheads=nheads,
-        headdim=d_inner // nheads if head in (None, "auto") else int(head),
-        d_state=int(raw.get("mamba_d_state", 256)),
-        n_groups=int(raw.get("mamba_n_groups", 1)),
-        d_conv=int(raw.get("mamba_d_conv", 4)),
-        chunk_size=int(raw.get("mamba_chunk_size", 256)),
-        conv_bias=bool(raw.get("mamba_conv_bias", True)),
-        proj_bias=bool(raw.get("mamba_proj_bias", False)),
-        norm_eps=float(raw.get("rms_norm_eps", 1e-6)),
-        norm_before_gate=False,
-        dt_limit=tuple(json_float(x) for x in limit),
-    )
-
-
 def rope_theta(raw: dict, source: Path) -> float | None:
     """The rotary base, or None for NoPE (Granite-4.0-H's choice: no position_embedding_type)."""
     if raw.get("position_embedding_type") != "rope":
         return None
-    rope = raw.get("rope_parameters") or raw.get("rope_scaling") or {}
-    kind = rope.get("rope_type") or rope.get("type") or "default"
-    if kind != "default":
-        raise ModelFileError(source, f"unsupported rope_type {kind!r} (only 'default')")
-    return float(rope.get("rope_theta") or raw.get("rope_theta") or 10000.0)
+    return plain_rope_theta(raw, source)
 
 
 def attention_config(raw: dict, d_model: int, source: Path) -> AttentionConfig:
-    nheads = int(require(raw, "num_attention_heads", source))
-    bias = bool(raw.get("attention_bias", False))
-    return AttentionConfig(
-        nheads=nheads,
-        nkv_heads=int(raw.get("num_key_value_heads") or nheads),
-        headdim=int(raw.get("head_dim") or d_model // nheads),
-        rope_theta=rope_theta(raw, source),
-        qkv_bias=bias,
-        out_bias=bias,
-        scale=float(raw.get("attention_multiplier", 1.0)),
-    )
+    """`attention_multiplier` is the softmax scale (instead of headdim ** -0.5)."""
+    return hf_attention(raw, d_model, source, rope_theta=rope_theta(raw, source),
+                        scale=float(raw.get("attention_multiplier", 1.0)),
+                        **attention_biases(raw))
 
 
 def ffn_block(raw: dict, source: Path) -> BlockConfig:
@@ -145,41 +97,31 @@ class GraniteMoeHybridAdapter:
     def model_config(self, raw: dict, source: Path) -> ModelConfig:
         d_model = int(require(raw, "hidden_size", source))
         n_layers = int(require(raw, "num_hidden_layers", source))
-        require_silu(raw, source)
+        require_silu(raw, "hidden_act", source)  # the MLPs' and the Mamba conv's activation
         blocks: list[BlockConfig] = []
         for kind in layer_types(raw, n_layers, source):
-            mixer = (mamba_config(raw, d_model) if kind == "mamba2"
+            mixer = (bamba_mamba2(raw, d_model, EPS) if kind == "mamba2"
                      else attention_config(raw, d_model, source))
             blocks += [BlockConfig(kind, mixer), ffn_block(raw, source)]
-        return ModelConfig(
-            "GraniteMoeHybridForCausalLM", int(require(raw, "vocab_size", source)), d_model,
-            blocks, norm_eps=float(raw.get("rms_norm_eps", 1e-6)),
+        return build_model_config(
+            "GraniteMoeHybridForCausalLM", raw, source, d_model, blocks,
+            norm_eps=float(raw.get("rms_norm_eps", EPS)),
             tie_embeddings=bool(raw.get("tie_word_embeddings", False)),
             embedding_multiplier=float(raw.get("embedding_multiplier", 1.0)),
             residual_multiplier=float(raw.get("residual_multiplier", 1.0)),
             logits_multiplier=1.0 / float(raw.get("logits_scaling", 1.0)),
-            bos_token_id=raw.get("bos_token_id"), eos_token_id=raw.get("eos_token_id"),
         )
 
     def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
-        top = {"embed.weight": "model.embed_tokens.weight", "norm_f.weight": "model.norm.weight",
-               "lm_head.weight": "lm_head.weight"}
-        if name in top:
-            return Source((top[name],))
-        match = BLOCK.fullmatch(name)
-        if match is None:
-            raise KeyError(name)
-        block, rest = int(match.group(1)), match.group(3)
-        prefix = f"model.layers.{block // 2}."
-        if rest is None:
-            norm = "input_layernorm" if block % 2 == 0 else "post_attention_layernorm"
-            return Source((f"{prefix}{norm}.weight",))
-        kind = cfg.blocks[block].kind
-        if kind == "mamba2":
-            return Source((prefix + "mamba." + mamba2_mixer_key(rest),))
-        if kind == "attention":
-            return Source((prefix + "self_attn." + rest,))
-        return self.ffn_source(prefix, rest, cfg.blocks[block], available)
+        def mixer(block: int, prefix: str, rest: str) -> Source:
+            kind = cfg.blocks[block].kind
+            if kind == "mamba2":
+                return Source((prefix + "mamba." + mamba2_mixer_key(rest),))
+            if kind == "attention":
+                return Source((prefix + "self_attn." + rest,))
+            return self.ffn_source(prefix, rest, cfg.blocks[block], available)
+
+        return paired_layer_source(name, TOP, "post_attention_layernorm", mixer)
 
     def ffn_source(self, prefix: str, rest: str, block: BlockConfig,
                    available: set[str]) -> Source:

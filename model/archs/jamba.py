@@ -17,34 +17,27 @@ into the engine's `gate_up` / `down`; transformers' in-memory fused layout
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import torch
 
 from autan.model.archs.base import Source, register, require
-from autan.model.archs.granite_hybrid import require_silu
-from autan.model.archs.mamba import mamba1_mixer_key
-from autan.model.config import (
-    AttentionConfig,
-    BlockConfig,
-    Mamba1Config,
-    MLPConfig,
-    ModelConfig,
-    MoEConfig,
+from autan.model.archs.common import (
+    HF_TOP,
+    build_model_config,
+    expert_source,
+    hf_attention,
+    paired_layer_source,
+    require_silu,
 )
-
-BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
+from autan.model.archs.mamba import mamba1_mixer_key
+from autan.model.config import BlockConfig, Mamba1Config, MLPConfig, ModelConfig, MoEConfig
 
 
 def stack_gate_up(tensors: list[torch.Tensor]) -> torch.Tensor:
     """[gate_0, up_0, gate_1, up_1, ...] -> (n_experts, 2 * d_ff, d_model), gate rows first."""
     pairs = zip(tensors[0::2], tensors[1::2], strict=True)
     return torch.stack([torch.cat(pair, dim=0) for pair in pairs])
-
-
-def stack(tensors: list[torch.Tensor]) -> torch.Tensor:
-    return torch.stack(tensors)
 
 
 def mamba_config(raw: dict, d_model: int) -> Mamba1Config:
@@ -57,16 +50,6 @@ def mamba_config(raw: dict, d_model: int) -> Mamba1Config:
         conv_bias=bool(raw.get("mamba_conv_bias", True)),
         proj_bias=bool(raw.get("mamba_proj_bias", False)),
         inner_norm_eps=float(raw.get("rms_norm_eps", 1e-6)),
-    )
-
-
-def attention_config(raw: dict, d_model: int, source: Path) -> AttentionConfig:
-    nheads = int(require(raw, "num_attention_heads", source))
-    return AttentionConfig(
-        nheads=nheads,
-        nkv_heads=int(raw.get("num_key_value_heads") or nheads),
-        headdim=int(raw.get("head_dim") or d_model // nheads),
-        rope_theta=None,
     )
 
 
@@ -88,55 +71,49 @@ class JambaAdapter:
     def model_config(self, raw: dict, source: Path) -> ModelConfig:
         d_model = int(require(raw, "hidden_size", source))
         n_layers = int(require(raw, "num_hidden_layers", source))
-        require_silu(raw, source)
+        require_silu(raw, "hidden_act", source)  # the MLPs' and the Mamba conv's activation
         period, offset = int(raw.get("attn_layer_period", 8)), int(raw.get("attn_layer_offset", 4))
         blocks: list[BlockConfig] = []
         for i in range(n_layers):
-            if i % period == offset:
-                blocks.append(BlockConfig("attention", attention_config(raw, d_model, source)))
+            if i % period == offset:  # attention without positions
+                attention = hf_attention(raw, d_model, source, rope_theta=None)
+                blocks.append(BlockConfig("attention", attention))
             else:
                 blocks.append(BlockConfig("mamba1", mamba_config(raw, d_model)))
             blocks.append(ffn_block(raw, i, source))
-        return ModelConfig(
-            "JambaForCausalLM", int(require(raw, "vocab_size", source)), d_model, blocks,
+        return build_model_config(
+            "JambaForCausalLM", raw, source, d_model, blocks,
             norm_eps=float(raw.get("rms_norm_eps", 1e-6)),
             tie_embeddings=bool(raw.get("tie_word_embeddings", False)),
-            bos_token_id=raw.get("bos_token_id"), eos_token_id=raw.get("eos_token_id"),
         )
 
     def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
-        top = {"embed.weight": "model.embed_tokens.weight",
-               "norm_f.weight": "model.final_layernorm.weight", "lm_head.weight": "lm_head.weight"}
-        if name in top:
-            return Source((top[name],))
-        match = BLOCK.fullmatch(name)
-        if match is None:
-            raise KeyError(name)
-        block, rest = int(match.group(1)), match.group(3)
-        prefix = f"model.layers.{block // 2}."
-        if rest is None:
-            norm = "input_layernorm" if block % 2 == 0 else "pre_ff_layernorm"
-            return Source((f"{prefix}{norm}.weight",))
-        kind = cfg.blocks[block].kind
-        if kind == "mamba1":
-            return Source((prefix + "mamba." + mamba1_mixer_key(rest),))
-        if kind == "attention":
-            return Source((prefix + "self_attn." + rest,))
-        if kind == "mlp":
-            return Source((prefix + "feed_forward." + rest,))
-        return self.moe_source(prefix + "feed_forward.", rest, cfg.blocks[block].mixer, available)
+        def mixer(block: int, prefix: str, rest: str) -> Source:
+            kind = cfg.blocks[block].kind
+            if kind == "mamba1":
+                return Source((prefix + "mamba." + mamba1_mixer_key(rest),))
+            if kind == "attention":
+                return Source((prefix + "self_attn." + rest,))
+            if kind == "mlp":
+                return Source((prefix + "feed_forward." + rest,))
+            moe = cfg.blocks[block].mixer
+            return self.moe_source(prefix + "feed_forward.", rest, moe, available)
+
+        return paired_layer_source(name, HF_TOP, "pre_ff_layernorm", mixer)
 
     def moe_source(self, prefix: str, rest: str, moe: MoEConfig, available: set[str]) -> Source:
-        """Router as is; experts from the fused tensors if present, else stacked per expert."""
+        """Router as is; experts from the fused tensors if present, else stacked per expert
+        (gate and up matrices of each expert concatenated, gate rows first)."""
         if rest == "router.weight":
             return Source((prefix + "router.weight",))
-        fused = {"gate_up": "experts.gate_up_proj", "down": "experts.down_proj"}[rest]
-        if prefix + fused in available:
-            return Source((prefix + fused,))
-        experts = [f"{prefix}experts.{e}." for e in range(moe.n_experts)]
         if rest == "down":
-            return Source(tuple(e + "down_proj.weight" for e in experts), stack)
-        keys = tuple(e + p for e in experts for p in ("gate_proj.weight", "up_proj.weight"))
+            return expert_source(prefix, "down_proj", moe.n_experts, available)
+        if rest != "gate_up":
+            raise KeyError(rest)
+        if prefix + "experts.gate_up_proj" in available:
+            return Source((prefix + "experts.gate_up_proj",))
+        keys = tuple(f"{prefix}experts.{e}.{p}" for e in range(moe.n_experts)
+                     for p in ("gate_proj.weight", "up_proj.weight"))
         return Source(keys, stack_gate_up)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
-from autan.model.archs.base import Source, first_present, register, require
+from autan.model.archs.base import Source, register, require
+from autan.model.archs.common import backbone_source, build_model_config
 from autan.model.config import BlockConfig, Mamba1Config, ModelConfig
 
 MIXER_KEYS = {
@@ -25,7 +25,6 @@ MIXER_KEYS = {
     "inner_norms.B.weight": "b_layernorm.weight",
     "inner_norms.C.weight": "c_layernorm.weight",
 }
-BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
 
 
 def mamba1_mixer_key(rest: str) -> str:
@@ -49,28 +48,15 @@ class MambaAdapter:
             proj_bias=bool(raw.get("use_bias", False)),
         )
         n_layers = int(require(raw, "num_hidden_layers", source))
-        return ModelConfig(
-            "MambaForCausalLM", int(require(raw, "vocab_size", source)), d_model,
+        return build_model_config(
+            "MambaForCausalLM", raw, source, d_model,
             [BlockConfig("mamba1", mixer) for _ in range(n_layers)],
             norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)),
             tie_embeddings=bool(raw.get("tie_word_embeddings", True)),
-            bos_token_id=raw.get("bos_token_id"), eos_token_id=raw.get("eos_token_id"),
         )
 
     def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
-        if name == "embed.weight":
-            return Source((first_present(["backbone.embeddings.weight",
-                                          "backbone.embedding.weight"], available),))
-        if name == "norm_f.weight":
-            return Source(("backbone.norm_f.weight",))
-        if name == "lm_head.weight":
-            return Source(("lm_head.weight",))
-        match = BLOCK.fullmatch(name)
-        if match is None:
-            raise KeyError(name)
-        layer, _, rest = match.groups()
-        suffix = "norm.weight" if rest is None else "mixer." + mamba1_mixer_key(rest)
-        return Source((f"backbone.layers.{layer}.{suffix}",))
+        return backbone_source(name, "", mamba1_mixer_key, available)
 
 
 register(MambaAdapter())

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from autan.model.archs.base import Source, first_present, json_float, register, require
+from autan.model.archs.base import Source, json_float, register, require
+from autan.model.archs.common import backbone_source, build_model_config
 from autan.model.config import BlockConfig, Mamba2Config, ModelConfig
 
 MIXER_KEYS = {
@@ -20,7 +20,6 @@ MIXER_KEYS = {
     "out_proj.weight": "out_proj.weight",
     "out_proj.bias": "out_proj.bias",
 }
-BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
 
 
 def mamba2_mixer_key(rest: str) -> str:
@@ -40,8 +39,7 @@ class Mamba2Adapter:
             n_layers = int(require(raw, "n_layers", source))
             mixer = Mamba2Config(nheads=2 * d_model // 64, headdim=64,
                                  n_groups=int(raw.get("n_groups", 1)))
-            vocab, eps, tie = int(require(raw, "vocab_size", source)), 1e-5, bool(
-                raw.get("tie_embeddings", False))
+            eps, tie = 1e-5, bool(raw.get("tie_embeddings", False))
         else:
             d_model = int(require(raw, "hidden_size", source))
             n_layers = int(require(raw, "num_hidden_layers", source))
@@ -58,12 +56,10 @@ class Mamba2Adapter:
                 norm_eps=eps,
                 dt_limit=tuple(json_float(x) for x in raw.get("time_step_limit", (0.0, "inf"))),
             )
-            vocab, tie = int(require(raw, "vocab_size", source)), bool(
-                raw.get("tie_word_embeddings", False))
+            tie = bool(raw.get("tie_word_embeddings", False))
         blocks = [BlockConfig("mamba2", mixer) for _ in range(n_layers)]
-        return ModelConfig("Mamba2ForCausalLM", vocab, d_model, blocks, norm_eps=eps,
-                           tie_embeddings=tie, bos_token_id=raw.get("bos_token_id"),
-                           eos_token_id=raw.get("eos_token_id"))
+        return build_model_config("Mamba2ForCausalLM", raw, source, d_model, blocks, norm_eps=eps,
+                                  tie_embeddings=tie)
 
     def hf_config(self, cfg: ModelConfig) -> dict:
         """The config.json transformers would write for this model (for `writer.py`)."""
@@ -84,20 +80,7 @@ class Mamba2Adapter:
 
     def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
         prefix = "model." if any(k.startswith("model.backbone.") for k in available) else ""
-        backbone = prefix + "backbone."
-        if name == "embed.weight":
-            return Source((first_present([backbone + "embeddings.weight",
-                                          backbone + "embedding.weight"], available),))
-        if name == "norm_f.weight":
-            return Source((backbone + "norm_f.weight",))
-        if name == "lm_head.weight":
-            return Source((prefix + "lm_head.weight",))
-        match = BLOCK.fullmatch(name)
-        if match is None:
-            raise KeyError(name)
-        layer, _, rest = match.groups()
-        suffix = "norm.weight" if rest is None else "mixer." + mamba2_mixer_key(rest)
-        return Source((f"{backbone}layers.{layer}.{suffix}",))
+        return backbone_source(name, prefix, mamba2_mixer_key, available)
 
 
 register(Mamba2Adapter())

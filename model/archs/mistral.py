@@ -5,15 +5,14 @@ Each layer becomes two blocks: attention (block 2i) and the gated MLP (block 2i 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
 
-from autan.model.archs.base import Source, register, require
+from autan.model.archs.base import Source, register, require, split_block_name
+from autan.model.archs.common import build_model_config
 from autan.model.config import AttentionConfig, BlockConfig, MLPConfig, ModelConfig
 
-BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
 HF_KEYS = {
     "attention": {
         "norm.weight": "input_layernorm.weight",
@@ -83,11 +82,10 @@ class MistralAdapter:
                                   sliding_window=int(window) if window else None)
             blocks += [BlockConfig("attention", att),
                        BlockConfig("mlp", MLPConfig(d_ff=d_ff, activation="silu"))]
-        return ModelConfig(
-            "MistralForCausalLM", int(require(raw, "vocab_size", source)), d_model, blocks,
+        return build_model_config(
+            "MistralForCausalLM", raw, source, d_model, blocks,
             norm_eps=float(get("norm_eps", "rms_norm_eps") or 1e-5),
             tie_embeddings=bool(raw.get("tie_word_embeddings", False)),
-            bos_token_id=raw.get("bos_token_id"), eos_token_id=raw.get("eos_token_id"),
             extra={"mistral_format": mistral},
         )
 
@@ -98,12 +96,9 @@ class MistralAdapter:
                "lm_head.weight": ("output.weight", "lm_head.weight")}
         if name in top:
             return Source((top[name][0 if mistral else 1],))
-        match = BLOCK.fullmatch(name)
-        if match is None:
-            raise KeyError(name)
-        block = int(match.group(1))
+        block, mixer_rest = split_block_name(name)
         kind = cfg.blocks[block].kind
-        rest = "norm.weight" if match.group(3) is None else match.group(3)
+        rest = "norm.weight" if mixer_rest is None else mixer_rest
         suffix = (MISTRAL_KEYS if mistral else HF_KEYS)[kind][rest]
         key = f"layers.{block // 2}.{suffix}" if mistral else f"model.layers.{block // 2}.{suffix}"
         if mistral and rest in ("q_proj.weight", "k_proj.weight"):

@@ -18,13 +18,23 @@ experts (`mixer.experts.up_proj`, (n_experts, d_ff, d)) in memory only. Both are
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from autan.model.archs.base import Source, first_present, json_float, register, require
+from autan.model.archs.base import (
+    Source,
+    first_present,
+    json_float,
+    register,
+    require,
+    split_block_name,
+)
+from autan.model.archs.common import (
+    activation_name,
+    build_model_config,
+    expert_source,
+    require_silu,
+)
 from autan.model.archs.mamba2 import mamba2_mixer_key
 from autan.model.config import (
     AttentionConfig,
@@ -36,9 +46,7 @@ from autan.model.config import (
     MoEConfig,
 )
 from autan.model.errors import ModelFileError
-from autan.model.mlp import ACTIVATIONS
 
-BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
 PATTERN_KINDS: dict[str, MixerKind] = {"M": "mamba2", "*": "attention", "-": "mlp", "E": "moe"}
 # transformers 5 names, then the names of NVIDIA's original remote code.
 TYPE_KINDS: dict[str, MixerKind] = {
@@ -55,7 +63,6 @@ MOE_KEYS = {
     "shared.down_proj.weight": "shared_experts.down_proj.weight",
 }
 EXPERT_PROJ = {"gate_up": "up_proj", "down": "down_proj"}
-ACT_ALIASES = {"swish": "silu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_new": "gelu_tanh"}
 
 
 def pick(raw: dict, names: tuple[str, ...], default: Any) -> Any:
@@ -80,15 +87,6 @@ def layer_kinds(raw: dict, source: Path) -> list[MixerKind]:
     return [TYPE_KINDS[t] for t in types]
 
 
-def activation_name(raw: dict, key: str, default: str, source: Path) -> str:
-    """The engine's name for an HF activation, refused here rather than failing at build."""
-    name = str(raw.get(key) or default)
-    name = ACT_ALIASES.get(name, name)
-    if name not in ACTIVATIONS:
-        raise ModelFileError(source, f"unsupported {key} {name!r}; valid: {', '.join(ACTIVATIONS)}")
-    return name
-
-
 def dt_limit(raw: dict) -> tuple[float, float]:
     """The clamp on dt the checkpoint declares, `time_step_limit` ((0, inf) on the Hub), as
     mamba_ssm's kernels, NVIDIA's CUDA path and vLLM apply it. transformers 5 (and NVIDIA's
@@ -101,8 +99,7 @@ def dt_limit(raw: dict) -> tuple[float, float]:
 
 def mamba_config(raw: dict, source: Path) -> Mamba2Config:
     """Mamba-2 as Nemotron-H sizes it: heads x head_dim given directly (not via expand)."""
-    if raw.get("mamba_hidden_act", "silu") not in ("silu", "swish"):
-        raise ModelFileError(source, "unsupported mamba_hidden_act (the conv runs silu)")
+    require_silu(raw, "mamba_hidden_act", source)
     return Mamba2Config(
         nheads=int(raw.get("mamba_num_heads", 128)),
         headdim=int(raw.get("mamba_head_dim", 64)),
@@ -144,11 +141,6 @@ def moe_config(raw: dict, act: str, source: Path) -> MoEConfig:
     )
 
 
-def stack_experts(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """Per-expert matrices (out, in) -> the engine's stacked (n_experts, out, in)."""
-    return torch.stack(tensors)
-
-
 class NemotronHAdapter:
     architectures = ("NemotronHForCausalLM",)
 
@@ -164,10 +156,9 @@ class NemotronHAdapter:
             "moe": lambda: moe_config(raw, act, source),
         }
         blocks = [BlockConfig(kind, makers[kind]()) for kind in layer_kinds(raw, source)]
-        return ModelConfig(
-            "NemotronHForCausalLM", int(require(raw, "vocab_size", source)), d_model, blocks,
+        return build_model_config(
+            "NemotronHForCausalLM", raw, source, d_model, blocks,
             norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)), tie_embeddings=False,
-            bos_token_id=raw.get("bos_token_id"), eos_token_id=raw.get("eos_token_id"),
         )
 
     def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
@@ -179,10 +170,7 @@ class NemotronHAdapter:
             return Source((base + "norm_f.weight",))
         if name == "lm_head.weight":  # a checkpoint written tied may lack it
             return Source((first_present(["lm_head.weight", embed], available),))
-        match = BLOCK.fullmatch(name)
-        if match is None:
-            raise KeyError(name)
-        block, rest = int(match.group(1)), match.group(3)
+        block, rest = split_block_name(name)
         layer = f"{base}layers.{block}."
         if rest is None:
             return Source((layer + "norm.weight",))
@@ -200,12 +188,7 @@ def moe_source(mixer: str, rest: str, moe: MoEConfig, available: set[str]) -> So
     taken whole when already stacked (transformers' in-memory layout)."""
     if rest in MOE_KEYS:
         return Source((mixer + MOE_KEYS[rest],))
-    proj = EXPERT_PROJ[rest]
-    fused = f"{mixer}experts.{proj}"
-    if fused in available:
-        return Source((fused,))
-    keys = tuple(f"{mixer}experts.{j}.{proj}.weight" for j in range(moe.n_experts))
-    return Source(keys, stack_experts)
+    return expert_source(mixer, EXPERT_PROJ[rest], moe.n_experts, available)
 
 
 register(NemotronHAdapter())

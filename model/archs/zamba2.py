@@ -12,15 +12,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from autan.model.archs.base import Source, first_present, register, require
+from autan.model.archs.base import Source, first_present, register, require, split_block_name
+from autan.model.archs.common import (
+    HF_TOP,
+    activation_name,
+    build_model_config,
+    plain_rope_theta,
+    rows,
+)
 from autan.model.archs.mamba2 import mamba2_mixer_key
 from autan.model.config import AttentionConfig, BlockConfig, Mamba2Config, MLPConfig, ModelConfig
 from autan.model.errors import ModelFileError
 from autan.model.zamba2 import Zamba2HybridConfig
 
-BLOCK = re.compile(r"blocks\.(\d+)\.(norm\.weight|mixer\.(.+))")
-ACTIVATIONS = {"gelu": "gelu", "silu": "silu", "swish": "silu", "gelu_pytorch_tanh": "gelu_tanh",
-               "gelu_new": "gelu_tanh", "relu2": "relu2"}
 SHARED_KEYS = {  # engine name under `shared.` -> suffix under `shared_transformer.`
     "in_norm.weight": "input_layernorm.weight", "ff_norm.weight": "pre_ff_layernorm.weight",
     "q.weight": "self_attn.q_proj.weight", "k.weight": "self_attn.k_proj.weight",
@@ -33,10 +37,7 @@ def rope_theta(raw: dict, source: Path) -> float | None:
     """None without `use_mem_rope` (the shared attention then has no positions at all)."""
     if not raw.get("use_mem_rope", False):
         return None
-    rope = raw.get("rope_parameters") or {}
-    if rope.get("rope_type", "default") != "default":
-        raise ModelFileError(source, f"unsupported rope_type {rope['rope_type']!r}")
-    return float(rope.get("rope_theta") or raw.get("rope_theta") or 10000.0)
+    return plain_rope_theta(raw, source)
 
 
 def hybrid_config(raw: dict, d_model: int, mamba: Mamba2Config, source: Path) -> dict:
@@ -47,11 +48,9 @@ def hybrid_config(raw: dict, d_model: int, mamba: Mamba2Config, source: Path) ->
         nheads=nheads, nkv_heads=int(raw.get("num_key_value_heads") or nheads), headdim=headdim,
         rope_theta=rope_theta(raw, source), scale=(headdim / 2) ** -0.5,
     )
-    act = str(raw.get("hidden_act", "gelu"))
-    if act not in ACTIVATIONS:
-        raise ModelFileError(source, f"unsupported hidden_act {act!r}")
     mlp = MLPConfig(d_ff=int(raw.get("intermediate_size") or 4 * d_model),
-                    activation=ACTIVATIONS[act], bias=bool(raw.get("add_bias_linear", False)))
+                    activation=activation_name(raw, "hidden_act", "gelu", source),
+                    bias=bool(raw.get("add_bias_linear", False)))
     return dict(mamba=mamba, attention=attention, mlp=mlp,
                 adapter_rank=int(raw.get("adapter_rank", 128)),
                 attention_adapters=bool(raw.get("use_shared_attention_adapter", False)),
@@ -91,22 +90,16 @@ class Zamba2Adapter:
                 n_hybrid += 1
             else:
                 blocks.append(BlockConfig("mamba2", mamba))
-        return ModelConfig(
-            "Zamba2ForCausalLM", int(require(raw, "vocab_size", source)), d_model, blocks,
+        return build_model_config(
+            "Zamba2ForCausalLM", raw, source, d_model, blocks,
             norm_eps=float(raw.get("rms_norm_eps", 1e-5)),
             tie_embeddings=bool(raw.get("tie_word_embeddings", True)),
-            bos_token_id=raw.get("bos_token_id"), eos_token_id=raw.get("eos_token_id"),
         )
 
     def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
-        top = {"embed.weight": "model.embed_tokens.weight",
-               "norm_f.weight": "model.final_layernorm.weight", "lm_head.weight": "lm_head.weight"}
-        if name in top:
-            return Source((top[name],))
-        match = BLOCK.fullmatch(name)
-        if match is None:
-            raise KeyError(name)
-        block, rest = int(match.group(1)), match.group(3)
+        if name in HF_TOP:
+            return Source((HF_TOP[name],))
+        block, rest = split_block_name(name)
         layer = f"model.layers.{block}."
         if cfg.blocks[block].kind == "mamba2":
             suffix = "input_layernorm.weight" if rest is None else "mamba." + mamba2_mixer_key(rest)
@@ -149,7 +142,7 @@ def shared_source(rest: str, block: int, cfg: ModelConfig, available: set[str]) 
 
 def halves(key: str, first: bool, d_ff: int) -> Source:
     """Rows [:d_ff] (gate) or [d_ff:] (up) of a fused gate_up tensor."""
-    return Source((key,), lambda ts: ts[0][:d_ff] if first else ts[0][d_ff:])
+    return Source((key,), rows(0, d_ff) if first else rows(d_ff, None))
 
 
 register(Zamba2Adapter())

@@ -1,21 +1,15 @@
 """Logits of autan's engine against transformers' on tiny random checkpoints (fp32, CPU).
 
-Tolerance: max abs difference <= 1e-4 on logits of order 1-10. Both sides compute in fp32 with
-the same formulas but a different order of operations (chunked scan vs. transformers' chunking,
-explicit attention vs. its eager path), which leaves differences around 1e-6; a real mistake
-(wrong weight layout, norm axis, gate, rotary layout) moves logits by 1e-2 or more.
+Tolerance and why: see `tests.model.parity_harness`.
 """
 
 from __future__ import annotations
 
 import pytest
-import torch
 import transformers as tf
 
-from autan.model.loader import load_model
-from tests.model.hf_fixtures import hf_logits, save_hf
-
-TOL = 1e-4
+from tests.model.hf_fixtures import save_hf
+from tests.model.parity_harness import load_and_compare
 
 
 def mamba2_config(n_groups: int) -> tf.Mamba2Config:
@@ -38,12 +32,4 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_logits_match_transformers(case: str, tmp_path) -> None:
     model_cls, make_config = CASES[case]
-    reference = save_hf(model_cls, make_config(), tmp_path)
-    ids = torch.randint(0, 97, (2, 37), generator=torch.Generator().manual_seed(1))
-    expected = hf_logits(reference, ids)
-    model, _ = load_model(tmp_path)
-    got = model(ids)
-    diff = (got - expected).abs().max().item()
-    print(f"{case}: max |diff| = {diff:.2e}, logits scale {expected.abs().max().item():.1f}")
-    assert expected.abs().max() > 1.0
-    assert diff <= TOL
+    load_and_compare(case, save_hf(model_cls, make_config(), tmp_path), tmp_path)

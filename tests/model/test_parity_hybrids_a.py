@@ -7,30 +7,34 @@ SwiGLU MLP after every mixer, Nemotron-H's M / * / - / E pattern with NoPE atten
 MLPs and its DeepSeek-V3 style MoE (sigmoid router with a non-zero e_score_correction_bias,
 grouped top-k, routed_scaling_factor, a shared expert, and the latent-space variant).
 
-Incremental checks run the engine against itself (its one-shot logits are the ones compared
-with transformers): N prompt tokens then K one-token steps, and a prompt fed in uneven pieces,
-must both reproduce the one-shot logits, which catches cache and position bugs.
+The incremental checks (decode steps, a prompt in pieces) are `parity_harness`'s.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
 import pytest
 import torch
 import transformers as tf
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from autan.model.archs.nemotron_h import NemotronHAdapter
 from autan.model.loader import load_model
-from autan.model.model import Model
-from tests.model.hf_fixtures import hf_logits, save_hf
-
-TOL = 1e-4
-VOCAB = 97
-SEQLEN = 37
+from tests.model.hf_fixtures import save_hf
+from tests.model.parity_harness import (
+    SEQLEN,
+    TOL,
+    VOCAB,
+    assert_matches_transformers,
+    decode_steps,
+    load_rewritten,
+    prompt_ids,
+    report,
+    save_checkpoints,
+    split_logits,
+)
 
 
 def bamba_config(**overrides: object) -> tf.BambaConfig:
@@ -91,39 +95,14 @@ def save_with_router_bias(model_cls: type, config: object, folder: Path) -> torc
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, torch.Tensor]]:
     """Each case saved once: its folder and transformers' logits on `prompt_ids()`."""
-    saved = {}
-    for case, (model_cls, make_config) in CASES.items():
-        folder = tmp_path_factory.mktemp(case)
-        reference = save_with_router_bias(model_cls, make_config(), folder)
-        saved[case] = (folder, hf_logits(reference, prompt_ids()))
-    return saved
-
-
-def prompt_ids() -> torch.Tensor:
-    return torch.randint(0, VOCAB, (2, SEQLEN), generator=torch.Generator().manual_seed(1))
-
-
-def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    return (a - b).abs().max().item()
+    return save_checkpoints(CASES, tmp_path_factory, save_with_router_bias)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_logits_match_transformers(case: str, checkpoints: dict) -> None:
     folder, expected = checkpoints[case]
     model, _ = load_model(folder)
-    diff = max_diff(model(prompt_ids()), expected)
-    print(f"{case}: max |diff| = {diff:.2e}, logits scale {expected.abs().max().item():.1f}")
-    assert expected.abs().max() > 1.0
-    assert diff <= TOL
-
-
-def decode_steps(model: Model, ids: torch.Tensor, n_prompt: int) -> torch.Tensor:
-    """Logits of a prefill of `n_prompt` tokens, then of each later token fed one at a time."""
-    state = model.new_state(ids.shape[0])
-    logits = [model(ids[:, :n_prompt], state)]
-    for t in range(n_prompt, ids.shape[1]):
-        logits.append(model(ids[:, t : t + 1], state))
-    return torch.cat(logits, dim=1)
+    assert_matches_transformers(case, model(prompt_ids()), expected)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -131,21 +110,17 @@ def test_decode_steps_match_prefill(case: str, checkpoints: dict) -> None:
     model, _ = load_model(checkpoints[case][0])
     ids = prompt_ids()[:, :26]
     # 13 prompt tokens, then 13 single-token steps that cross the 16-token chunk boundary.
-    diff = max_diff(decode_steps(model, ids, 13), model(ids))
-    print(f"{case}: prefill 13 + 13 steps vs one prefill of 26: max |diff| = {diff:.2e}")
-    assert diff <= TOL
+    got = decode_steps(model, ids, 13, model.new_state(ids.shape[0]))
+    assert report(f"{case}: prefill 13 + 13 steps vs one prefill of 26", got, model(ids)) <= TOL
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_split_prompt_matches_one_shot(case: str, checkpoints: dict) -> None:
     model, _ = load_model(checkpoints[case][0])
     ids = prompt_ids()
-    state = model.new_state(ids.shape[0])
     cuts = [0, 7, 8, 21, 35, SEQLEN]  # pieces of 7, 1, 13, 14 and 2 tokens
-    pieces = [model(ids[:, a:b], state) for a, b in itertools.pairwise(cuts)]
-    diff = max_diff(torch.cat(pieces, dim=1), model(ids))
-    print(f"{case}: prompt in pieces {cuts} vs one shot: max |diff| = {diff:.2e}")
-    assert diff <= TOL
+    got = split_logits(model, ids, cuts)
+    assert report(f"{case}: prompt in pieces {cuts} vs one shot", got, model(ids)) <= TOL
 
 
 def in_memory_layout(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -178,13 +153,10 @@ def test_nemotron_h_other_layouts_load_the_same(checkpoints: dict, tmp_path: Pat
     """Stacked experts under `model.`, and a Hub-style config.json, give the same logits."""
     folder, expected = checkpoints["nemotron-h"]
     config = json.loads((folder / "config.json").read_text())
-    (tmp_path / "config.json").write_text(json.dumps(hub_config(config)))
-    save_file(in_memory_layout(load_file(folder / "model.safetensors")),
-              tmp_path / "model.safetensors")
-    model, _ = load_model(tmp_path)
-    diff = max_diff(model(prompt_ids()), expected)
-    print(f"nemotron-h (stacked experts, Hub config): max |diff| = {diff:.2e}")
-    assert diff <= TOL
+    weights = in_memory_layout(load_file(folder / "model.safetensors"))
+    model = load_rewritten(tmp_path, json.dumps(hub_config(config)), weights)
+    got = model(prompt_ids())
+    assert report("nemotron-h (stacked experts, Hub config)", got, expected) <= TOL
 
 
 def test_nemotron_h_dt_clamp_is_time_step_limit_not_time_step_min() -> None:

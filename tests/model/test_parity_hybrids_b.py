@@ -6,14 +6,11 @@ top-2 routing (each arch's own router), Granite's shared MLP, its embedding / re
 attention / logits multipliers, NoPE and RoPE attention, Mamba-2 with n_groups > 1 and a chunk
 boundary inside the prompt, Jamba's dt/B/C norms and its mix of MoE and plain-MLP layers.
 
-Incremental checks run the engine against itself (its one-shot logits are the ones compared
-with transformers): N prompt tokens then K one-token steps, and a prompt fed in uneven pieces,
-must both reproduce the one-shot logits, which catches cache and position bugs.
+Decode steps and a prompt in pieces are checked as `parity_harness` describes.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -21,15 +18,21 @@ from pathlib import Path
 import pytest
 import torch
 import transformers as tf
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from autan.model.loader import load_model, open_checkpoint
-from autan.model.model import Model
-from tests.model.hf_fixtures import hf_logits, save_hf
-
-TOL = 1e-4
-VOCAB = 97
-SEQLEN = 37
+from tests.model.parity_harness import (
+    SEQLEN,
+    TOL,
+    VOCAB,
+    assert_matches_transformers,
+    decode_steps,
+    load_rewritten,
+    prompt_ids,
+    report,
+    save_checkpoints,
+    split_logits,
+)
 
 
 def granite_config(**overrides: object) -> tf.GraniteMoeHybridConfig:
@@ -68,39 +71,14 @@ CASES = {
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, torch.Tensor]]:
     """Each case saved once: its folder and transformers' logits on `prompt_ids()`."""
-    saved = {}
-    for case, (model_cls, make_config) in CASES.items():
-        folder = tmp_path_factory.mktemp(case)
-        reference = save_hf(model_cls, make_config(), folder)
-        saved[case] = (folder, hf_logits(reference, prompt_ids()))
-    return saved
-
-
-def prompt_ids() -> torch.Tensor:
-    return torch.randint(0, VOCAB, (2, SEQLEN), generator=torch.Generator().manual_seed(1))
-
-
-def max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    return (a - b).abs().max().item()
+    return save_checkpoints(CASES, tmp_path_factory)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_logits_match_transformers(case: str, checkpoints: dict) -> None:
     folder, expected = checkpoints[case]
     model, _ = load_model(folder)
-    diff = max_diff(model(prompt_ids()), expected)
-    print(f"{case}: max |diff| = {diff:.2e}, logits scale {expected.abs().max().item():.1f}")
-    assert expected.abs().max() > 1.0
-    assert diff <= TOL
-
-
-def decode_steps(model: Model, ids: torch.Tensor, n_prompt: int) -> torch.Tensor:
-    """Logits of a prefill of `n_prompt` tokens, then of each later token fed one at a time."""
-    state = model.new_state(ids.shape[0])
-    logits = [model(ids[:, :n_prompt], state)]
-    for t in range(n_prompt, ids.shape[1]):
-        logits.append(model(ids[:, t : t + 1], state))
-    return torch.cat(logits, dim=1)
+    assert_matches_transformers(case, model(prompt_ids()), expected)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -108,21 +86,17 @@ def test_decode_steps_match_prefill(case: str, checkpoints: dict) -> None:
     model, _ = load_model(checkpoints[case][0])
     ids = prompt_ids()[:, :26]
     # 19 prompt tokens end past the first 16-token Mamba-2 chunk; 7 single-token steps follow.
-    diff = max_diff(decode_steps(model, ids, 19), model(ids))
-    print(f"{case}: prefill 19 + 7 steps vs one prefill of 26: max |diff| = {diff:.2e}")
-    assert diff <= TOL
+    got = decode_steps(model, ids, 19, model.new_state(ids.shape[0]))
+    assert report(f"{case}: prefill 19 + 7 steps vs one prefill of 26", got, model(ids)) <= TOL
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_split_prompt_matches_one_shot(case: str, checkpoints: dict) -> None:
     model, _ = load_model(checkpoints[case][0])
     ids = prompt_ids()
-    state = model.new_state(ids.shape[0])
     cuts = [0, 5, 6, 17, 33, SEQLEN]  # pieces of 5, 1, 11, 16 and 4 tokens
-    pieces = [model(ids[:, a:b], state) for a, b in itertools.pairwise(cuts)]
-    diff = max_diff(torch.cat(pieces, dim=1), model(ids))
-    print(f"{case}: prompt in pieces {cuts} vs one shot: max |diff| = {diff:.2e}")
-    assert diff <= TOL
+    got = split_logits(model, ids, cuts)
+    assert report(f"{case}: prompt in pieces {cuts} vs one shot", got, model(ids)) <= TOL
 
 
 # transformers' in-memory names for the stacked experts, the layout a checkpoint written by
@@ -158,12 +132,9 @@ def jamba_fused(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def test_fused_expert_layout_loads_the_same(case: str, rewrite: Rewrite, checkpoints: dict,
                                             tmp_path: Path) -> None:
     folder, expected = checkpoints[case]
-    (tmp_path / "config.json").write_bytes((folder / "config.json").read_bytes())
-    save_file(rewrite(load_file(folder / "model.safetensors")), tmp_path / "model.safetensors")
-    model, _ = load_model(tmp_path)
-    diff = max_diff(model(prompt_ids()), expected)
-    print(f"{case} (fused experts on disk): max |diff| = {diff:.2e}")
-    assert diff <= TOL
+    weights = rewrite(load_file(folder / "model.safetensors"))
+    model = load_rewritten(tmp_path, (folder / "config.json").read_text(), weights)
+    assert report(f"{case} (fused experts on disk)", model(prompt_ids()), expected) <= TOL
 
 
 def test_granite_legacy_layer_type_names(checkpoints: dict, tmp_path: Path) -> None:

@@ -18,15 +18,12 @@ sizes (16 and 8), so no implementation could be held to 1e-4 there. The Zamba2 f
 the shared blocks' matrices to 0.2x (norms kept): transformers' own chunk-size noise drops to
 1.5e-5, and the shared blocks still move the logits by several units (checked below).
 
-Incremental checks run the engine against itself (its one-shot logits are the ones compared with
-transformers): N prompt tokens then K one-token steps, a prompt fed in uneven pieces, and a
-snapshot chain restored into a fresh state (as the prefix cache does, trimmed pieces included)
-must all reproduce the one-shot logits.
+Besides `parity_harness`'s incremental checks, a snapshot chain restored into a fresh state (as
+the prefix cache does, trimmed pieces included) must reproduce the one-shot logits.
 """
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -34,12 +31,20 @@ import torch
 import transformers as tf
 
 from autan.model.loader import load_model
+from autan.model.model import Model
 from autan.model.state import CompositeCache, snapshot_nbytes
-from tests.model.hf_fixtures import hf_logits, save_hf
+from tests.model.hf_fixtures import save_hf
+from tests.model.parity_harness import (
+    SEQLEN,
+    TOL,
+    VOCAB,
+    decode_steps,
+    load_and_compare,
+    prompt_ids,
+    report,
+    split_logits,
+)
 
-TOL = 1e-4
-VOCAB = 97
-SEQLEN = 37
 SHARED_SCALE = 0.2  # see the module docstring
 
 
@@ -97,24 +102,19 @@ def save_case(case: str, folder: Path) -> torch.nn.Module:
     return reference
 
 
-def prompt() -> torch.Tensor:
-    return torch.randint(0, VOCAB, (2, SEQLEN), generator=torch.Generator().manual_seed(1))
-
-
-def report(label: str, got: torch.Tensor, expected: torch.Tensor) -> float:
-    diff = (got - expected).abs().max().item()
-    print(f"{label}: max |diff| = {diff:.2e}, logits scale {expected.abs().max().item():.1f}")
-    return diff
+def loaded_case(case: str, folder: Path) -> tuple[Model, torch.Tensor, torch.Tensor]:
+    """The case saved in `folder` and loaded in the engine: the model, the prompt and the
+    model's one-shot logits on it, which the incremental checks must reproduce."""
+    save_case(case, folder)
+    model, _ = load_model(folder)
+    ids = prompt_ids()
+    return model, ids, model(ids)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_logits_match_transformers(case: str, tmp_path: Path) -> None:
     reference = save_case(case, tmp_path)
-    ids = prompt()
-    expected = hf_logits(reference, ids)
-    model, _ = load_model(tmp_path)
-    assert expected.abs().max() > 1.0
-    assert report(case, model(ids), expected) <= TOL
+    model = load_and_compare(case, reference, tmp_path)
     # Shared weights are held once: as many parameters as transformers' deduplicated count.
     assert sum(p.numel() for p in model.parameters()) == sum(
         p.numel() for p in reference.parameters())
@@ -122,10 +122,7 @@ def test_logits_match_transformers(case: str, tmp_path: Path) -> None:
 
 def test_zamba2_shared_blocks_matter(tmp_path: Path) -> None:
     """The softened shared blocks still move the logits by far more than the tolerance."""
-    save_case("zamba2-rope-lora-2mem", tmp_path)
-    model, _ = load_model(tmp_path)
-    ids = prompt()
-    full = model(ids)
+    model, ids, full = loaded_case("zamba2-rope-lora-2mem", tmp_path)
     with torch.no_grad():
         for block in model.blocks:
             if block.kind == "zamba2_hybrid":
@@ -135,36 +132,23 @@ def test_zamba2_shared_blocks_matter(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_decode_steps_match_prefill(case: str, tmp_path: Path) -> None:
-    save_case(case, tmp_path)
-    model, _ = load_model(tmp_path)
-    ids = prompt()
-    full = model(ids)
-    n = 30
+    model, ids, full = loaded_case(case, tmp_path)
     state = model.new_state(2, capacity=8)  # small: the KV caches must grow on the way
-    pieces = [model(ids[:, :n], state)]
-    pieces += [model(ids[:, t : t + 1], state) for t in range(n, SEQLEN)]
+    got = decode_steps(model, ids, 30, state)
     assert state.pos == SEQLEN
-    assert report(f"{case} decode", torch.cat(pieces, dim=1), full) <= TOL
+    assert report(f"{case} decode", got, full) <= TOL
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_split_prompt_matches_one_shot(case: str, tmp_path: Path) -> None:
-    save_case(case, tmp_path)
-    model, _ = load_model(tmp_path)
-    ids = prompt()
-    full = model(ids)
-    state = model.new_state(2)
-    cuts = [0, 5, 17, 18, 33, SEQLEN]
-    got = torch.cat([model(ids[:, a:b], state) for a, b in itertools.pairwise(cuts)], dim=1)
+    model, ids, full = loaded_case(case, tmp_path)
+    got = split_logits(model, ids, [0, 5, 17, 18, 33, SEQLEN])
     assert report(f"{case} split", got, full) <= TOL
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_snapshot_restore_roundtrip(case: str, tmp_path: Path) -> None:
-    save_case(case, tmp_path)
-    model, _ = load_model(tmp_path)
-    ids = prompt()
-    full = model(ids)
+    model, ids, full = loaded_case(case, tmp_path)
     state = model.new_state(2)
     model(ids[:, :13], state)
     first = state.snapshot(0)
