@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
 
 from autan.cli.common import ExitCode, resolve_device, resolve_dtype
 from autan.model import benchmark
@@ -18,7 +22,7 @@ class EngineBenchDefaults:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks (engine)")
+    p = sub.add_parser("bench", help="benchmarks (engine, index)")
     group = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
     d = EngineBenchDefaults()
     e = group.add_parser("engine", help="prefill/decode speed and prefix-cache time to first "
@@ -35,6 +39,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--dtype", default="auto", help="fp32, bf16 (default: bf16 on CUDA)")
     e.add_argument("--json", action="store_true", help="print results as JSON")
     e.set_defaults(handler=run_engine)
+    i = group.add_parser("index", help="index a git copy of the Python standard library, "
+                         "with universal-ctags on the same tree as the reference",
+                         description="Full index, warm restart, one edited file, build_context "
+                         "at several budgets and peak memory, beside ctags in the same run.")
+    i.add_argument("--budgets", default="4096,32768,262144",
+                   help="context budgets in tokens (default: 4096,32768,262144)")
+    i.add_argument("--model", type=Path, help="count tokens with this model's tokenizer")
+    i.add_argument("--json", action="store_true", help="print results as JSON")
+    i.set_defaults(handler=run_index)
 
 
 def run_engine(args: argparse.Namespace) -> ExitCode:
@@ -56,6 +69,35 @@ def run_engine(args: argparse.Namespace) -> ExitCode:
                           "results": [benchmark.as_dict(r) for r in results]}))
     else:
         print(f"peak memory: {peak:.0f} MiB")
+    return ExitCode.OK
+
+
+def run_index(args: argparse.Namespace) -> ExitCode:
+    from autan.cli.repo import token_counter
+    from autan.indexer import benchmark as index_bench
+
+    count = token_counter(args.model)
+    budgets = [int(x) for x in args.budgets.split(",") if x]
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = index_bench.copy_stdlib(Path(tmp) / "stdlib")
+        r = index_bench.bench_index(tree, count, budgets)
+    if args.json:
+        print(json.dumps(asdict(r)))
+        return ExitCode.OK
+    print(f"# autan bench index: stdlib of Python {index_bench.python_version()}, "
+          f"{benchmark.hardware(torch.device('cpu'))}")
+    print(f"{r.files} files, {r.lines:,} lines, {r.definitions:,} definitions")
+    print(f"full index: {r.cold_s:.2f} s ({r.files / r.cold_s:,.0f} files/s, "
+          f"{r.lines / r.cold_s:,.0f} lines/s)")
+    if r.ctags_s is not None:
+        print(f"universal-ctags -R, same tree: {r.ctags_s:.2f} s ({r.ctags_tags:,} tags); "
+              f"autan / ctags = {r.cold_s / r.ctags_s:.1f}x")
+    print(f"warm restart: {r.warm_restart_s:.2f} s; one edited file: {r.one_edit_s:.2f} s "
+          f"({r.one_edit_parsed} re-parsed)")
+    for budget, ms in r.context_ms.items():
+        print(f"build_context at {budget:,} tokens: {ms:.1f} ms "
+              f"({r.context_tokens[budget]:,} tokens filled)")
+    print(f"peak RSS: {r.peak_rss_mib:.0f} MiB")
     return ExitCode.OK
 
 

@@ -12,11 +12,11 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 
-from autan.cli import bench, generate, score
+from autan.cli import bench, context, engine, generate, index, score
 from autan.cli.common import ExitCode, UsageError
 from autan.model.errors import ModelFileError
 
-SUBCOMMANDS = (score, generate, bench)
+SUBCOMMANDS = (score, generate, index, context, bench, engine)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,346 @@
+"""The context builder: what goes into the prompt for a completion at a cursor.
+
+`build_context` splits the current file at the cursor and fills the rest of a token budget with
+segments from the repository: definitions of the names the file uses (resolved through its
+imports), the files it imports and that import it, recently changed and open files, windows of
+code lexically similar to the lines before the cursor, and at large budgets whole files by
+relevance.
+
+Order is part of the contract, because the engine caches model states by token prefix.
+Segments come in two tiers, each sorted by (path, start line), never by score:
+1. file-level segments, chosen from signals of the current file as a whole (its identifiers,
+   imports, git and editor state), which do not move while the user types in that file;
+2. cursor-level segments (definitions of names near the cursor, lexically similar windows),
+   which may change with every keystroke; they get a small share of the budget and come last.
+So consecutive requests in one file share their prompt up to the cursor tier.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from autan.indexer.index import RepoIndex
+from autan.indexer.lexical import bm25_rank, terms, windows
+from autan.indexer.parse import identifiers_in_range
+from autan.indexer.secrets import is_secret_file
+from autan.indexer.types import Definition
+
+CountTokens = Callable[[str], int]
+CURSOR_SHARE = 0.08  # of the segment budget; small so that >90% of segments stay put
+NEAR_CURSOR_LINES = 15
+QUERY_LINES = 10
+MIN_UNRESOLVED_NAME = 5
+MIN_FILE_SCORE = 1e-3
+
+
+@dataclass
+class Segment:
+    path: str
+    start_line: int  # 0-based, inclusive
+    end_line: int
+    kind: str  # file | definition | signatures | window
+    text: str
+    score: float
+    why: str
+    tier: int = 0
+    tokens: int = 0
+
+    def overlaps(self, other: Segment) -> bool:
+        """Whether both would show the same lines. A signatures segment is sparse: only a
+        whole file covers it."""
+        if self.path != other.path:
+            return False
+        if "signatures" in (self.kind, other.kind):
+            return "file" in (self.kind, other.kind) or self.kind == other.kind
+        return self.start_line <= other.end_line and other.start_line <= self.end_line
+
+
+@dataclass
+class Context:
+    path: str
+    prefix: str
+    suffix: str
+    segments: list[Segment] = field(default_factory=list)
+    prefix_tokens: int = 0
+    suffix_tokens: int = 0
+    budget: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prefix_tokens + self.suffix_tokens + sum(s.tokens for s in self.segments)
+
+
+def segment_header(path: str) -> str:
+    """What a prompt builder puts before a segment; counted in the segment's tokens."""
+    return f"# {path}\n"
+
+
+def split_at_cursor(text: str, line: int, col: int) -> tuple[str, str]:
+    """(prefix, suffix) of `text` at 0-based `line`, `col` (characters); clamped to the text."""
+    lines = text.split("\n")
+    line = max(0, min(line, len(lines) - 1))
+    col = max(0, min(col, len(lines[line])))
+    offset = sum(len(x) + 1 for x in lines[:line]) + col
+    return text[:offset], text[offset:]
+
+
+def fit_tokens(text: str, cap: int, count: CountTokens, keep_end: bool) -> tuple[str, int]:
+    """Cut `text` at line boundaries to at most `cap` tokens, keeping its end (a prefix) or its
+    start (a suffix). Cuts by a character estimate, then corrects with exact counts."""
+    tokens = count(text)
+    while tokens > cap and text:
+        keep_chars = max(0, int(len(text) * cap / tokens * 0.95) - 1)
+        if keep_end:
+            cut = text[len(text) - keep_chars :]
+            text = cut[cut.find("\n") + 1 :] if "\n" in cut and keep_chars < len(text) else cut
+        else:
+            cut = text[:keep_chars]
+            text = cut[: cut.rfind("\n") + 1] if "\n" in cut else cut
+        tokens = count(text)
+    return text, tokens
+
+
+def build_context(
+    index: RepoIndex, path: str, line: int, col: int, budget: int, count: CountTokens,
+    open_buffers: Mapping[str, str] | None = None, recent: Sequence[str] = (),
+) -> Context:
+    """The context for a cursor at 0-based (`line`, `col`) in repository file `path`."""
+    for buf_path, buf_text in (open_buffers or {}).items():
+        if index.buffers.get(buf_path) is None or buf_path == path:
+            index.update_buffer(buf_path, buf_text)
+    if is_secret_file(path):  # nothing of a secret file, nor about it, goes to a model
+        return Context(path, "", "", [], 0, 0, budget)
+    text = index.text_of(path) or ""
+    prefix, suffix = split_at_cursor(text, line, col)
+    suffix, suffix_tokens = fit_tokens(suffix, max(32, budget // 10), count, keep_end=False)
+    prefix, prefix_tokens = fit_tokens(prefix, max(64, budget // 2 - suffix_tokens), count,
+                                       keep_end=True)
+    ctx = Context(path, prefix, suffix, [], prefix_tokens, suffix_tokens, budget)
+    room = budget - prefix_tokens - suffix_tokens
+    if room <= 0:
+        return ctx
+    cursor_room = int(room * CURSOR_SHARE)
+    stable = select(file_candidates(index, path, recent), room - cursor_room, count, [])
+    cursor = select(cursor_candidates(index, path, text, line), cursor_room, count, stable)
+    key = lambda s: (s.path, s.start_line, s.end_line)  # noqa: E731 - a sort key
+    ctx.segments = sorted(stable, key=key) + sorted(cursor, key=key)
+    return ctx
+
+
+def select(candidates: list[Segment], room: int, count: CountTokens,
+           taken: list[Segment]) -> list[Segment]:
+    """Greedy by score: the best candidates that fit in `room` tokens and overlap nothing
+    already chosen (here or in `taken`)."""
+    chosen: list[Segment] = []
+    for seg in sorted(candidates, key=lambda s: (-s.score, s.path, s.start_line, s.kind)):
+        if room <= 0:
+            break
+        if any(seg.overlaps(o) for o in chosen) or any(seg.overlaps(o) for o in taken):
+            continue
+        seg.tokens = count(segment_header(seg.path) + seg.text)
+        if seg.tokens <= room:
+            chosen.append(seg)
+            room -= seg.tokens
+    return chosen
+
+
+@dataclass
+class Hit:
+    """A definition worth showing: where it is and how much it matters."""
+
+    path: str
+    definition: Definition
+    score: float
+    why: str
+
+
+def definition_hits(index: RepoIndex, names: Sequence[str], origin: str,
+                    distances: Mapping[str, int], weight: float) -> list[Hit]:
+    """Definitions, outside `origin`, of the names it uses; closer through imports is better."""
+    hits: list[Hit] = []
+    for name in dict.fromkeys(names):
+        if name.startswith("__") and name.endswith("__"):
+            continue  # dunders are everywhere and say nothing
+        found = [(p, d) for p, d in index.definitions.get(name, []) if p != origin]
+        for path, d in found:
+            dist = distances.get(path)
+            if not dist and len(name) < MIN_UNRESOLVED_NAME:
+                continue  # `end`, `id`: a short name not reached through imports is noise
+            closeness = 0.5 ** (dist - 1) if dist else 0.25 / len(found)
+            why = f"defines `{name}`" + (f" (import graph distance {dist})" if dist else "")
+            hits.append(Hit(path, d, weight * closeness, why))
+    return hits
+
+
+def definition_segments(index: RepoIndex, hits: list[Hit], tier: int) -> list[Segment]:
+    """Per file, one segment of the used definitions' signatures (with their enclosing
+    classes, indented as in the file), and one body segment per definition."""
+    by_path: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_path.setdefault(hit.path, []).append(hit)
+    out: list[Segment] = []
+    for path, file_hits in by_path.items():
+        text = index.cached_text(path)
+        if text is None:
+            continue
+        lines = text.split("\n")
+        out.append(signature_segment(index, path, lines, file_hits, tier))
+        for hit in file_hits:
+            d = hit.definition
+            if d.end_line > d.start_line:
+                body = "\n".join(lines[d.start_line : d.end_line + 1])
+                out.append(Segment(path, d.start_line, d.end_line, "definition", body,
+                                   hit.score * 0.6, hit.why, tier))
+    return out
+
+
+def signature_segment(index: RepoIndex, path: str, lines: list[str], hits: list[Hit],
+                      tier: int) -> Segment:
+    record = index.records[path]
+    defs = record.symbols.definitions if record.symbols else []
+    wanted: dict[int, Definition] = {}
+    for hit in hits:
+        d = hit.definition
+        wanted[d.start_line] = d
+        for outer in defs:  # the enclosing classes, so a method reads in its context
+            if outer.name in d.scope.split(".") and outer.start_line < d.start_line <= (
+                outer.end_line
+            ):
+                wanted[outer.start_line] = outer
+    rows = []
+    for start in sorted(wanted):
+        line = lines[start] if start < len(lines) else ""
+        indent = line[: len(line) - len(line.lstrip())]
+        rows.append(indent + wanted[start].signature)
+    best = max(hits, key=lambda h: h.score)
+    names = ", ".join(sorted({f"`{h.definition.name}`" for h in hits})[:6])
+    why = f"signatures of {names}" + (" (import graph)" if "import graph" in best.why else "")
+    return Segment(path, min(wanted), max(wanted), "signatures", "\n".join(rows), best.score,
+                   why, tier)
+
+
+def body_text(index: RepoIndex, path: str, d: Definition) -> str | None:
+    text = index.cached_text(path)
+    if text is None:
+        return None
+    return "\n".join(text.split("\n")[d.start_line : d.end_line + 1])
+
+
+def file_segment(index: RepoIndex, path: str, score: float, why: str) -> Segment | None:
+    text = index.cached_text(path)
+    if not text:
+        return None
+    return Segment(path, 0, text.count("\n"), "file", text, score, why, 0)
+
+
+def file_candidates(index: RepoIndex, path: str, recent: Sequence[str]) -> list[Segment]:
+    """Tier-1 candidates: from the current file as a whole, not from the cursor."""
+    record = index.records.get(path)
+    names = record.symbols.identifiers if record and record.symbols else []
+    distances = index.graph.neighbors(path, 3) if path in index.records else {}
+    out = definition_segments(index, definition_hits(index, names, path, distances, 1.0), 0)
+    scores: dict[str, tuple[float, str]] = {}
+
+    def offer(p: str, score: float, why: str) -> None:
+        if score < MIN_FILE_SCORE:  # a year-old commit says nothing about this cursor
+            return
+        if p != path and p in index.records and score > scores.get(p, (0.0, ""))[0]:
+            scores[p] = (score, why)
+
+    for p in index.graph.imports_of(path):
+        offer(p, 0.8, "imported by the current file")
+    for p in index.graph.importers_of(path):
+        offer(p, 0.6, "imports the current file")
+    for p, dist in distances.items():
+        offer(p, 0.4 * 0.5 ** (dist - 1), f"import graph neighbour at distance {dist}")
+    git_candidates(index, path, offer)
+    for p in recent:
+        offer(p, 0.5, "recently opened or edited in the editor")
+    relevance_candidates(index, path, names, offer)
+    for p in index.records:  # the rest, nearest folders first, for budgets that hold them
+        offer(p, MIN_FILE_SCORE * (1 + 1 / (1 + folder_distance(path, p))), "in the repository")
+    for p, (score, why) in scores.items():
+        seg = file_segment(index, p, score, why)
+        if seg is not None:
+            out.append(seg)
+    return out
+
+
+def folder_distance(a: str, b: str) -> int:
+    """Steps between two files' folders through their common ancestor."""
+    pa, pb = a.split("/")[:-1], b.split("/")[:-1]
+    common = 0
+    while common < min(len(pa), len(pb)) and pa[common] == pb[common]:
+        common += 1
+    return len(pa) + len(pb) - 2 * common
+
+
+def git_candidates(index: RepoIndex, path: str,
+                   offer: Callable[[str, float, str], None]) -> None:
+    git = index.git
+    if not git.available:
+        return
+    for p, status in git.changed_files().items():
+        offer(p, 0.3, f"{status} in the working tree")
+    for p, age in git.recent_files().items():
+        days = age / 86400
+        offer(p, 0.15 * math.exp(-days / 7), f"committed {days:.0f} days ago")
+    for p, n in git.co_change(path).items():
+        offer(p, 0.45 * min(n, 5) / 5, f"committed together with the current file {n} times")
+
+
+def relevance_candidates(index: RepoIndex, path: str, names: Sequence[str],
+                         offer: Callable[[str, float, str], None]) -> None:
+    """Every other file, scored by the identifiers it shares with the current file: what a
+    large budget fills up with once the strong signals are in."""
+    mine = set(names)
+    if not mine:
+        return
+    for p, record in index.records.items():
+        theirs = set(record.symbols.identifiers) if record.symbols else set()
+        shared = len(mine & theirs)
+        if shared:
+            jaccard = shared / len(mine | theirs)
+            offer(p, 0.2 * jaccard, f"shares {shared} identifiers with the current file")
+
+
+def cursor_candidates(index: RepoIndex, path: str, text: str, line: int) -> list[Segment]:
+    """Tier-2 candidates: definitions of names near the cursor and similar code windows."""
+    record = index.records.get(path)
+    out: list[Segment] = []
+    language = record.language if record else None
+    if language is not None:
+        near = identifiers_in_range(text, language, max(0, line - NEAR_CURSOR_LINES),
+                                    line + NEAR_CURSOR_LINES)
+        distances = index.graph.neighbors(path, 3)
+        hits = definition_hits(index, near, path, distances, 2.0)
+        for seg in definition_segments(index, hits, 1):
+            seg.why += ", used near the cursor"
+            out.append(seg)
+    query = "\n".join(text.split("\n")[max(0, line - QUERY_LINES) : line + 1])
+    out += similar_windows(index, path, query)
+    return out
+
+
+def similar_windows(index: RepoIndex, path: str, query: str, files: int = 20) -> list[Segment]:
+    """BM25 over 20-line windows of the files sharing the most query terms."""
+    q = set(terms(query))
+    if not q:
+        return []
+    ranked = sorted(
+        ((len(q & index.term_set(p)), p) for p in index.records if p != path),
+        key=lambda x: (-x[0], x[1]),
+    )
+    docs = []
+    for shared, p in ranked[:files]:
+        text = index.cached_text(p) if shared else None
+        if text:
+            docs += windows(p, text)
+    out = []
+    for score, w in bm25_rank(query, docs, top=10):
+        text = "\n".join(index.cached_text(w.path).split("\n")[w.start_line : w.end_line + 1])
+        out.append(Segment(w.path, w.start_line, w.end_line, "window", text, 0.1 * score,
+                           f"similar to the lines before the cursor (bm25 {score:.1f})", 1))
+    return out

@@ -1,0 +1,255 @@
+"""The repository index: every indexable file's symbols, the import graph, and git signals.
+
+`RepoIndex.open(root)` loads the stored index, re-parses only the files whose size, mtime or
+content changed since, drops deleted files, and saves. Editor buffers override files on disk
+(`update_buffer`). Text that leaves the index (`text_of`) has secrets redacted, and files
+that are secrets are never read at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tree_sitter import Tree
+
+from autan.indexer import store
+from autan.indexer.files import Candidate, FileOptions, discover_files, read_text
+from autan.indexer.gitinfo import GitSignals
+from autan.indexer.imports import ImportGraph, ImportResolver
+from autan.indexer.languages import language_for
+from autan.indexer.lexical import terms
+from autan.indexer.parse import TextEdit, parse_source, parse_tree, reparse
+from autan.indexer.secrets import is_secret_file, redact_secrets
+from autan.indexer.types import Definition, FileRecord, FileSymbols
+
+Progress = Callable[[int, int, str], None]  # (done, total, message)
+TEXT_CACHE_FILES = 256
+
+
+@dataclass
+class IndexStats:
+    files: int = 0
+    parsed: int = 0  # files (re-)parsed by this open/update
+    reused: int = 0  # files whose stored record was still valid
+    definitions: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    skipped: int = 0
+    store_note: str | None = None
+
+
+def sha1_bytes(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def index_text(path: str, text: str, size: int, mtime_ns: int, sha1: str,
+               tree: Tree | None = None) -> FileRecord:
+    """A record for one file's (already redacted) text; plain text gets its words as terms.
+    `tree` is the text's tree when an incremental re-parse already made it."""
+    language = language_for(path)
+    errors: list[str] = []
+    if language is not None:
+        symbols, errors = parse_source(text, language, tree)
+    else:
+        symbols = FileSymbols(language="text", identifiers=list(dict.fromkeys(terms(text))))
+    return FileRecord(path=path, size=size, mtime_ns=mtime_ns, sha1=sha1, language=language,
+                      symbols=symbols, line_count=text.count("\n") + 1, errors=errors)
+
+
+class RepoIndex:
+    def __init__(self, root: Path, options: FileOptions | None = None) -> None:
+        self.root = root.resolve()
+        self.options = options
+        self.records: dict[str, FileRecord] = {}
+        self.buffers: dict[str, str] = {}  # repository path -> unsaved editor text (redacted)
+        self.graph = ImportGraph()
+        self.resolver = ImportResolver((), self.root)
+        self.definitions: dict[str, list[tuple[str, Definition]]] = {}
+        self._git: GitSignals | None = None
+        # path -> (sha1, text) and path -> (sha1, terms), valid while the content is unchanged
+        self._texts: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
+        self._terms: dict[str, tuple[str, frozenset[str]]] = {}
+        self._raw: dict[str, tuple[str, Tree | None]] = {}  # open buffers' text and tree
+
+    @classmethod
+    def open(cls, root: str | Path, progress: Progress | None = None,
+             options: FileOptions | None = None, persist: bool = True) -> tuple[RepoIndex,
+                                                                                 IndexStats]:
+        index = cls(Path(root), options)
+        stats = index.refresh(progress, persist)
+        return index, stats
+
+    @property
+    def git(self) -> GitSignals:
+        if self._git is None:
+            self._git = GitSignals.load(self.root)
+        return self._git
+
+    def refresh(self, progress: Progress | None = None, persist: bool = True) -> IndexStats:
+        """Bring the index up to date with the files on disk."""
+        start = time.perf_counter()
+        stats = IndexStats()
+        stored, stats.store_note = store.load(self.root) if persist else ({}, None)
+        candidates, skipped = discover_files(self.root, self.options)
+        stats.skipped = len(skipped)
+        records: dict[str, FileRecord] = {}
+        for i, cand in enumerate(candidates):
+            if progress is not None and (i % 50 == 0 or i == len(candidates) - 1):
+                progress(i + 1, len(candidates), cand.path)
+            record = self._record_for(cand, stored.get(cand.path), stats)
+            if record is not None:
+                records[cand.path] = record
+        self.records = records
+        self._rebuild_derived()
+        self._git = None
+        if persist:
+            store.save(self.root, self.records)
+        return self._finish_stats(stats, start)
+
+    def _record_for(self, cand: Candidate, old: FileRecord | None,
+                    stats: IndexStats) -> FileRecord | None:
+        if old is not None and old.size == cand.size and old.mtime_ns == cand.mtime_ns:
+            stats.reused += 1
+            return old
+        try:
+            data = (self.root / cand.path).read_bytes()
+        except OSError:
+            return None  # deleted or unreadable since discovery
+        digest = sha1_bytes(data)
+        if old is not None and old.sha1 == digest:  # touched, not changed
+            stats.reused += 1
+            old.size, old.mtime_ns = cand.size, cand.mtime_ns
+            return old
+        text, _note = read_text(self.root / cand.path)
+        if text is None:
+            return None
+        stats.parsed += 1
+        return index_text(cand.path, redact_secrets(text)[0], cand.size, cand.mtime_ns, digest)
+
+    def _rebuild_derived(self) -> None:
+        self.definitions = {}
+        for record in self.records.values():
+            self._add_definitions(record)
+        self.resolver = ImportResolver(self.records, self.root)
+        for record in self.records.values():
+            record.resolved_imports = self._resolve(record)
+        self.graph = ImportGraph()
+        self.graph.build({p: r.resolved_imports for p, r in self.records.items()})
+
+    def _resolve(self, record: FileRecord) -> list[str]:
+        if record.language is None or record.symbols is None:
+            return []
+        return self.resolver.resolve(record.path, record.language, record.symbols.imports)
+
+    def _add_definitions(self, record: FileRecord) -> None:
+        if record.symbols is None:
+            return
+        for d in record.symbols.definitions:
+            self.definitions.setdefault(d.name, []).append((record.path, d))
+
+    def _remove_definitions(self, path: str) -> None:
+        for name, entries in list(self.definitions.items()):
+            kept = [e for e in entries if e[0] != path]
+            if kept:
+                self.definitions[name] = kept
+            else:
+                del self.definitions[name]
+
+    def _finish_stats(self, stats: IndexStats, start: float) -> IndexStats:
+        stats.files = len(self.records)
+        stats.definitions = sum(len(v) for v in self.definitions.values())
+        for r in self.records.values():
+            lang = r.language or "text"
+            stats.languages[lang] = stats.languages.get(lang, 0) + 1
+        stats.seconds = time.perf_counter() - start
+        return stats
+
+    def relpath(self, path: str | Path) -> str:
+        """Repository-relative '/' path for an absolute or relative path."""
+        p = Path(path)
+        if p.is_absolute():
+            p = p.resolve().relative_to(self.root)
+        return p.as_posix()
+
+    def update_buffer(self, path: str | Path, text: str | None = None,
+                      edits: Sequence[TextEdit] = ()) -> FileRecord | None:
+        """Index an unsaved editor buffer in place of the file on disk: its whole `text`, or
+        `edits` to the text last given (re-parsed incrementally by tree-sitter)."""
+        rel = self.relpath(path)
+        if is_secret_file(rel):
+            return None
+        language = language_for(rel)
+        previous = self._raw.get(rel)
+        tree = None
+        if edits and previous is not None and language is not None:
+            text, tree = previous
+            for edit in edits:
+                text, tree = reparse(text, tree, edit, language)
+        if text is None:
+            raise ValueError("update_buffer needs the text, or edits to a known buffer")
+        clean = redact_secrets(text)[0]
+        if language is not None and tree is None:
+            tree = parse_tree(text, language)
+        self._raw[rel] = (text, tree)
+        self.buffers[rel] = clean
+        data = text.encode("utf-8", "surrogatepass")
+        # The tree is the raw text's: usable only when redaction changed nothing.
+        reuse = tree if clean == text else None
+        record = index_text(rel, clean, len(data), time.time_ns(), sha1_bytes(data), reuse)
+        self._replace_record(record)
+        return record
+
+    def close_buffer(self, path: str | Path) -> None:
+        self.buffers.pop(self.relpath(path), None)
+        self._raw.pop(self.relpath(path), None)
+
+    def _replace_record(self, record: FileRecord) -> None:
+        self._remove_definitions(record.path)
+        self.resolver.add_file(record.path)
+        record.resolved_imports = self._resolve(record)
+        self.records[record.path] = record
+        self._add_definitions(record)
+        self.graph.update(record.path, record.resolved_imports)
+
+    def cached_text(self, path: str) -> str | None:
+        """`text_of`, remembered while the file's content hash stays the same (bounded)."""
+        record = self.records.get(path)
+        key = record.sha1 if record is not None else ""
+        hit = self._texts.get(path)
+        if hit is not None and hit[0] == key:
+            self._texts.move_to_end(path)
+            return hit[1]
+        text = self.text_of(path)
+        self._texts[path] = (key, text)
+        if len(self._texts) > TEXT_CACHE_FILES:
+            self._texts.popitem(last=False)
+        return text
+
+    def term_set(self, path: str) -> frozenset[str]:
+        """The lexical terms of a file's identifiers (lower-cased, camel/snake parts)."""
+        record = self.records.get(path)
+        if record is None or record.symbols is None:
+            return frozenset()
+        hit = self._terms.get(path)
+        if hit is None or hit[0] != record.sha1:
+            hit = (record.sha1, frozenset(terms(" ".join(record.symbols.identifiers))))
+            self._terms[path] = hit
+        return hit[1]
+
+    def text_of(self, path: str) -> str | None:
+        """A file's text as it may be shown to a model: the editor buffer if open, secrets
+        redacted; None for secret files and files that cannot be read."""
+        if path in self.buffers:
+            return self.buffers[path]
+        if is_secret_file(path):
+            return None
+        try:
+            text, _ = read_text(self.root / path)
+        except OSError:  # deleted or unreadable since it was indexed
+            return None
+        return None if text is None else redact_secrets(text)[0]

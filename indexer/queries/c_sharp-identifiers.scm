@@ -1,0 +1,2 @@
+; C#: every name used or defined.
+(identifier) @identifier

@@ -1,0 +1,3 @@
+; inherits: c
+; C++: C's names plus namespace names.
+(namespace_identifier) @identifier

@@ -1,0 +1,3 @@
+; Java: every name used or defined.
+(identifier) @identifier
+(type_identifier) @identifier

@@ -1,0 +1,2 @@
+; Lua: every name used or defined (fields included).
+(identifier) @identifier

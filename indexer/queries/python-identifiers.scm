@@ -1,0 +1,2 @@
+; Python: every name used or defined.
+(identifier) @identifier

@@ -1,0 +1,2 @@
+; inherits: typescript
+; TSX: the TypeScript queries apply unchanged (the grammar adds JSX).
