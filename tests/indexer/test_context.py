@@ -3,8 +3,6 @@ stable order, and never a secret."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from autan.indexer.context import build_context

@@ -79,7 +79,7 @@ def test_deleted_file_disappears_and_is_not_read(repo: Path) -> None:
 def test_corrupt_store_is_rebuilt(repo: Path) -> None:
     RepoIndex.open(repo)
     store.store_path(repo).write_bytes(b"\x00garbage")
-    index, stats = RepoIndex.open(repo)
+    _, stats = RepoIndex.open(repo)
     assert stats.parsed == stats.files and "rebuilding" in (stats.store_note or "")
 
 
