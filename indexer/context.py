@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from autan.indexer.index import RepoIndex
-from autan.indexer.lexical import bm25_rank, terms, windows
+from autan.indexer.lexical import bm25_rank, terms
 from autan.indexer.parse import identifiers_in_range
 from autan.indexer.secrets import is_secret_file
 from autan.indexer.types import Definition
@@ -33,6 +33,7 @@ NEAR_CURSOR_LINES = 15
 QUERY_LINES = 10
 MIN_UNRESOLVED_NAME = 5
 MIN_FILE_SCORE = 1e-3
+MAX_BYTES_PER_TOKEN = 12  # no tokenizer packs more: larger files cannot fit
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Segment:
     why: str
     tier: int = 0
     tokens: int = 0
+    size_hint: int = 0  # bytes, for a file segment whose text is read only if chosen
 
     def overlaps(self, other: Segment) -> bool:
         """Whether both would show the same lines. A signatures segment is sparse: only a
@@ -122,14 +124,15 @@ def build_context(
     if room <= 0:
         return ctx
     cursor_room = int(room * CURSOR_SHARE)
-    stable = select(file_candidates(index, path, recent), room - cursor_room, count, [])
-    cursor = select(cursor_candidates(index, path, text, line), cursor_room, count, stable)
+    stable = select(index, file_candidates(index, path, recent), room - cursor_room, count, [])
+    cursor = select(index, cursor_candidates(index, path, text, line), cursor_room, count,
+                    stable)
     key = lambda s: (s.path, s.start_line, s.end_line)  # noqa: E731 - a sort key
     ctx.segments = sorted(stable, key=key) + sorted(cursor, key=key)
     return ctx
 
 
-def select(candidates: list[Segment], room: int, count: CountTokens,
+def select(index: RepoIndex, candidates: list[Segment], room: int, count: CountTokens,
            taken: list[Segment]) -> list[Segment]:
     """Greedy by score: the best candidates that fit in `room` tokens and overlap nothing
     already chosen (here or in `taken`)."""
@@ -137,8 +140,14 @@ def select(candidates: list[Segment], room: int, count: CountTokens,
     for seg in sorted(candidates, key=lambda s: (-s.score, s.path, s.start_line, s.kind)):
         if room <= 0:
             break
+        if seg.size_hint and seg.size_hint > room * MAX_BYTES_PER_TOKEN:
+            continue  # cannot fit: do not even read it
         if any(seg.overlaps(o) for o in chosen) or any(seg.overlaps(o) for o in taken):
             continue
+        if seg.kind == "file" and not seg.text:
+            seg.text = index.cached_text(seg.path) or ""
+            if not seg.text:
+                continue
         seg.tokens = count(segment_header(seg.path) + seg.text)
         if seg.tokens <= room:
             chosen.append(seg)
@@ -228,11 +237,11 @@ def body_text(index: RepoIndex, path: str, d: Definition) -> str | None:
     return "\n".join(text.split("\n")[d.start_line : d.end_line + 1])
 
 
-def file_segment(index: RepoIndex, path: str, score: float, why: str) -> Segment | None:
-    text = index.cached_text(path)
-    if not text:
-        return None
-    return Segment(path, 0, text.count("\n"), "file", text, score, why, 0)
+def file_segment(index: RepoIndex, path: str, score: float, why: str) -> Segment:
+    """A whole-file candidate; its text is read (and redacted) only if it is chosen."""
+    record = index.records[path]
+    return Segment(path, 0, max(record.line_count - 1, 0), "file", "", score, why, 0,
+                   size_hint=record.size)
 
 
 def file_candidates(index: RepoIndex, path: str, recent: Sequence[str]) -> list[Segment]:
@@ -261,10 +270,7 @@ def file_candidates(index: RepoIndex, path: str, recent: Sequence[str]) -> list[
     relevance_candidates(index, path, names, offer)
     for p in index.records:  # the rest, nearest folders first, for budgets that hold them
         offer(p, MIN_FILE_SCORE * (1 + 1 / (1 + folder_distance(path, p))), "in the repository")
-    for p, (score, why) in scores.items():
-        seg = file_segment(index, p, score, why)
-        if seg is not None:
-            out.append(seg)
+    out += [file_segment(index, p, score, why) for p, (score, why) in scores.items()]
     return out
 
 
@@ -335,9 +341,8 @@ def similar_windows(index: RepoIndex, path: str, query: str, files: int = 20) ->
     )
     docs = []
     for shared, p in ranked[:files]:
-        text = index.cached_text(p) if shared else None
-        if text:
-            docs += windows(p, text)
+        if shared:
+            docs += index.windows(p)
     out = []
     for score, w in bm25_rank(query, docs, top=10):
         text = "\n".join(index.cached_text(w.path).split("\n")[w.start_line : w.end_line + 1])

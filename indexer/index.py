@@ -22,13 +22,13 @@ from autan.indexer.files import Candidate, FileOptions, discover_files, read_tex
 from autan.indexer.gitinfo import GitSignals
 from autan.indexer.imports import ImportGraph, ImportResolver
 from autan.indexer.languages import language_for
-from autan.indexer.lexical import terms
+from autan.indexer.lexical import Window, terms, windows
 from autan.indexer.parse import TextEdit, parse_source, parse_tree, reparse
 from autan.indexer.secrets import is_secret_file, redact_secrets
 from autan.indexer.types import Definition, FileRecord, FileSymbols
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
-TEXT_CACHE_FILES = 256
+TEXT_CACHE_FILES = 4096  # redacted texts kept in memory (redaction costs ~3 ms a file)
 
 
 @dataclass
@@ -75,6 +75,7 @@ class RepoIndex:
         self._texts: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
         self._terms: dict[str, tuple[str, frozenset[str]]] = {}
         self._raw: dict[str, tuple[str, Tree | None]] = {}  # open buffers' text and tree
+        self._windows: dict[str, tuple[str, list[Window]]] = {}
 
     @classmethod
     def open(cls, root: str | Path, progress: Progress | None = None,
@@ -229,6 +230,19 @@ class RepoIndex:
         if len(self._texts) > TEXT_CACHE_FILES:
             self._texts.popitem(last=False)
         return text
+
+    def windows(self, path: str) -> list[Window]:
+        """The file's BM25 windows, remembered while its content hash stays the same."""
+        record = self.records.get(path)
+        key = record.sha1 if record is not None else ""
+        hit = self._windows.get(path)
+        if hit is None or hit[0] != key:
+            text = self.cached_text(path)
+            hit = (key, windows(path, text) if text else [])
+            self._windows[path] = hit
+            if len(self._windows) > TEXT_CACHE_FILES:
+                self._windows.pop(next(iter(self._windows)))
+        return hit[1]
 
     def term_set(self, path: str) -> frozenset[str]:
         """The lexical terms of a file's identifiers (lower-cased, camel/snake parts)."""

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -23,12 +24,18 @@ def terms(text: str) -> list[str]:
     """Lower-cased words and their camel/snake parts, for matching across naming styles."""
     out: list[str] = []
     for word in WORD.findall(text):
-        lower = word.lower()
-        out.append(lower)
-        parts = [p.lower() for chunk in word.split("_") for p in CAMEL.findall(chunk)]
-        if len(parts) > 1:
-            out.extend(p for p in parts if len(p) > 1)
+        out.extend(word_terms(word))
     return out
+
+
+@lru_cache(maxsize=1 << 16)
+def word_terms(word: str) -> tuple[str, ...]:
+    """One word's terms; cached, since code repeats its words endlessly."""
+    lower = word.lower()
+    parts = [p.lower() for chunk in word.split("_") for p in CAMEL.findall(chunk)]
+    if len(parts) > 1:
+        return (lower, *(p for p in parts if len(p) > 1))
+    return (lower,)
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Window:
     start_line: int  # 0-based, inclusive
     end_line: int
     counts: Counter
+    length: int = 0  # number of terms, for BM25's length normalisation
 
 
 def windows(path: str, text: str) -> list[Window]:
@@ -46,7 +54,8 @@ def windows(path: str, text: str) -> list[Window]:
         chunk = lines[start : start + WINDOW_LINES]
         if chunk:
             counts = Counter(terms("\n".join(chunk)))
-            out.append(Window(path, start, start + len(chunk) - 1, counts))
+            out.append(Window(path, start, start + len(chunk) - 1, counts,
+                              sum(counts.values())))
     return out
 
 
@@ -58,10 +67,10 @@ def bm25_rank(query: str, docs: Iterable[Window], k1: float = 1.2, b: float = 0.
         return []
     q = set(terms(query))
     df = Counter(t for d in docs for t in q if t in d.counts)
-    avg_len = sum(sum(d.counts.values()) for d in docs) / len(docs)
+    avg_len = sum(d.length for d in docs) / len(docs) or 1.0
     scored = []
     for d in docs:
-        length = sum(d.counts.values())
+        length = d.length
         score = 0.0
         for t in q:
             tf = d.counts.get(t, 0)
