@@ -1,0 +1,132 @@
+"""Where completions come from: the local engine process, or a remote engine (opt-in).
+
+Both take the same `Prompt` (context segments, prefix, suffix) and stream the same events
+(`Token`, then `Done`), so the completion logic does not care which one runs the model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from autan.model.fim import FimFamily, FimPrompt, build_fim_prompt, detect_family
+from autan.model.tokenizer import Tokenizer
+from autan.server.engine_client import EngineClient, EngineLaunch
+from autan.server.engine_protocol import Done, GenerateParams, Token, default_socket_path
+from autan.server.options import ModelOptions
+from autan.server.remote import MistralFimEngine, OpenAICompletionsEngine, fim_prompt_text
+
+Event = Token | Done
+
+
+@dataclass
+class Prompt:
+    prefix: str
+    suffix: str
+    context_files: Sequence[tuple[str, str]] = ()  # (path, text), most stable first
+    file_path: str | None = None
+    repo_name: str | None = None
+
+
+class Backend(Protocol):
+    family: FimFamily | None
+
+    def stream(self, prompt: Prompt, params: GenerateParams) -> AsyncIterator[Event]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+def line_start_boundary(build: object, prompt: Prompt, full: FimPrompt) -> int | None:
+    """The number of leading ids shared with the same prompt cut at the start of the cursor
+    line: while the user types on that line, the next request resumes from there."""
+    cut = prompt.prefix[: prompt.prefix.rfind("\n") + 1]
+    if cut == prompt.prefix:
+        return None
+    other = build(cut)  # type: ignore[operator]
+    shared = 0
+    for a, b in zip(full.ids, other.ids, strict=False):
+        if a != b:
+            break
+        shared += 1
+    return shared - 1 if shared > 1 else None  # the last shared id may merge differently
+
+
+class LocalBackend:
+    """The `autan engine` process (shared over a Unix socket, started on demand)."""
+
+    def __init__(self, model_dir: Path, options: ModelOptions,
+                 socket_path: Path | None = None, shared: bool = True) -> None:
+        """`shared`: connect to (or start) the engine on its socket, for every editor window;
+        otherwise a private engine on stdio that ends with this process (`autan complete`)."""
+        self.tokenizer = Tokenizer.from_dir(model_dir)
+        self.family = detect_family(self.tokenizer, None)
+        launch = EngineLaunch(model=model_dir, device=options.device, dtype=options.dtype)
+        socket = (socket_path or default_socket_path(model_dir)) if shared else None
+        self.client = EngineClient(socket, launch)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text))
+
+    def build(self, prompt: Prompt, prefix: str | None = None) -> FimPrompt:
+        if self.family is None:
+            raise ValueError("the model's tokenizer has no fill-in-the-middle tokens")
+        return build_fim_prompt(self.family, self.tokenizer,
+                                prompt.prefix if prefix is None else prefix, prompt.suffix,
+                                prompt.context_files, prompt.repo_name, prompt.file_path)
+
+    async def stream(self, prompt: Prompt, params: GenerateParams) -> AsyncIterator[Event]:
+        fim = self.build(prompt)
+        boundaries = list(fim.boundaries)
+        extra = line_start_boundary(lambda p: self.build(prompt, p), prompt, fim)
+        if extra is not None:
+            boundaries.append(extra)
+        params = GenerateParams(params.max_tokens, params.temperature, params.top_p,
+                                (*params.stop_strings, *fim.stop_strings),
+                                (*params.stop_ids, *fim.stop_ids), params.seed)
+        async for event in self.client.generate(fim.ids, sorted(set(boundaries)), params):
+            yield event
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class RemoteBackend:
+    """An OpenAI-compatible /v1/completions server (raw FIM prompt) or Mistral's FIM API.
+    Everything sent is redacted by the remote clients."""
+
+    def __init__(self, options: ModelOptions, family: FimFamily | None,
+                 tokenizer: Tokenizer | None) -> None:
+        key = os.environ.get(options.api_key_env) if options.api_key_env else None
+        self.kind = options.endpoint_kind
+        self.family = family
+        self.tokenizer = tokenizer
+        if self.kind == "mistral":
+            self.engine = MistralFimEngine(options.endpoint or "", options.endpoint_model,
+                                           key or "")
+        else:
+            self.engine = OpenAICompletionsEngine(options.endpoint or "",
+                                                  options.endpoint_model, key)
+
+    def count_tokens(self, text: str) -> int:
+        if self.tokenizer is not None:
+            return len(self.tokenizer.encode(text))
+        return max(1, len(text) // 4)  # no tokenizer for a remote model: a char estimate
+
+    async def stream(self, prompt: Prompt, params: GenerateParams) -> AsyncIterator[Event]:
+        context = "".join(f"# {path}\n{text}\n" for path, text in prompt.context_files)
+        prefix = context + prompt.prefix
+        if self.kind == "mistral" or self.family is None:
+            events = self.engine.generate(prefix, params, suffix=prompt.suffix)
+        else:
+            events = self.engine.generate(fim_prompt_text(self.family, prefix, prompt.suffix),
+                                          params)
+        async for event in events:
+            yield event
+
+    async def close(self) -> None:
+        return None
