@@ -106,6 +106,7 @@ class Engine:
     def prefill(
         self, ids: Sequence[int] | torch.Tensor, boundaries: Sequence[int] = (),
         capacity: int = 0, stats: RequestStats | None = None,
+        cancel: CancelToken | None = None,
     ) -> tuple[torch.Tensor, InferenceState]:
         """Run the prompt, reusing and extending the prefix cache.
 
@@ -126,6 +127,8 @@ class Engine:
         device = self.model.device
         logits = None
         while state.pos < tokens.numel():
+            if cancel is not None and cancel.cancelled and logits is not None:
+                break  # between chunks: a long prompt is not run to its end for nothing
             end = min(tokens.numel(), state.pos + self.options.prefill_chunk,
                       next((p for p in snaps if p > state.pos), tokens.numel()))
             piece = tokens[state.pos : end].to(device)[None]
@@ -142,7 +145,8 @@ class Engine:
         """Stream a completion of `ids`: TokenEvents, then one Done."""
         start = time.perf_counter()
         stats = RequestStats()
-        logits, state = self.prefill(ids, boundaries, len(ids) + params.max_tokens, stats)
+        logits, state = self.prefill(ids, boundaries, len(ids) + params.max_tokens, stats,
+                                     cancel)
         gen = None if params.seed is None else torch.Generator().manual_seed(params.seed)
         decoder = StreamDecoder(self.tokenizer) if self.tokenizer is not None else None
         text, released, produced = "", 0, []

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from autan.model.config import named_config
-from autan.model.engine import CancelToken, Done, Engine, TokenEvent
+from autan.model.engine import CancelToken, Done, Engine, EngineOptions, TokenEvent
 from autan.model.random_init import random_model
 from autan.model.sampling import SamplingParams, top_p_filter
 from autan.model.tokenizer import Tokenizer
@@ -106,3 +106,15 @@ def test_generate_reports_cache_reuse(engine: Engine) -> None:
     assert first.stats.reused_tokens == 0
     assert second.stats.reused_tokens == 300 and second.stats.computed_tokens == 2
     assert second.stats.ttft_ms > 0
+
+
+def test_cancel_stops_a_long_prefill_between_chunks() -> None:
+    model = random_model(named_config("tiny-mamba2"), seed=3)
+    engine = Engine(model, options=EngineOptions(prefill_chunk=64))
+    cancel = CancelToken()
+    cancel.cancel()
+    events = list(engine.generate(list(range(1000)), SamplingParams(max_tokens=5),
+                                  cancel=cancel))
+    done = events[-1]
+    assert isinstance(done, Done) and done.stats.finish_reason == "cancelled"
+    assert done.token_ids == [] and len(engine.cache) == 0  # stopped after the first chunk
