@@ -14,10 +14,6 @@ from pathlib import Path
 from tokenizers import Tokenizer as HfTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
-from autan.model.config import named_config
-from autan.model.random_init import random_model
-from autan.model.writer import save_checkpoint
-
 SPECIAL_TOKENS = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>",
                   "<fim_pad>", "<file_sep>", "<repo_name>"]
 
@@ -42,6 +38,11 @@ def train_tokenizer(vocab_size: int) -> HfTokenizer:
 
 def make_demo_checkpoint(folder: str | Path, seed: int = 0) -> Path:
     """Write the demo model into `folder` (config.json, model.safetensors, tokenizer.json)."""
+    # Imported here: the language server asks for `demo_folder()` and must not load torch.
+    from autan.model.config import named_config
+    from autan.model.random_init import random_model
+    from autan.model.writer import save_checkpoint
+
     folder = Path(folder)
     tokenizer = train_tokenizer(vocab_size=512)
     config = named_config("tiny-mamba2")
@@ -54,9 +55,14 @@ def make_demo_checkpoint(folder: str | Path, seed: int = 0) -> Path:
     return folder
 
 
+def demo_folder() -> Path:
+    """Where the demo model lives (it may not exist yet)."""
+    return default_cache_dir() / "demo-model"
+
+
 def demo_checkpoint() -> Path:
     """The demo model's folder under the user cache, made on first use."""
-    folder = default_cache_dir() / "demo-model"
+    folder = demo_folder()
     if not (folder / "tokenizer.json").exists():
         make_demo_checkpoint(folder)
     return folder

@@ -7,11 +7,14 @@ Both take the same `Prompt` (context segments, prefix, suffix) and stream the sa
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from autan.model.demo import demo_folder
 from autan.model.fim import FimFamily, FimPrompt, build_fim_prompt, detect_family
 from autan.model.tokenizer import Tokenizer
 from autan.server.engine_client import EngineClient, EngineLaunch
@@ -54,6 +57,16 @@ def line_start_boundary(build: object, prompt: Prompt, full: FimPrompt) -> int |
             break
         shared += 1
     return shared - 1 if shared > 1 else None  # the last shared id may merge differently
+
+
+def default_model_folder() -> Path:
+    """The model used when none is configured. Until a trained model ships, the demo model,
+    made (once) by a child process: making it needs torch, which this process never loads."""
+    folder = demo_folder()
+    if not (folder / "tokenizer.json").exists():
+        subprocess.run([sys.executable, "-c", "from autan.model.demo import demo_checkpoint; "
+                        "demo_checkpoint()"], check=True, timeout=600)
+    return folder
 
 
 class LocalBackend:

@@ -19,8 +19,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from autan.model.demo import demo_checkpoint
-from autan.server.backend import Backend, LocalBackend, RemoteBackend
+from autan.server.backend import Backend, LocalBackend, RemoteBackend, default_model_folder
 from autan.server.completion import Completer, Request, Result
 from autan.server.options import ServerOptions, parse_options
 from autan.server.workspaces import Workspaces
@@ -68,7 +67,7 @@ class AutanServer(LanguageServer):
         """Started on demand: the local engine (or a remote one, when configured)."""
         if self.backend is None:
             model = self.options.model
-            folder = Path(model.path) if model.path else demo_checkpoint()
+            folder = Path(model.path) if model.path else default_model_folder()
             local = LocalBackend(folder, model)
             self.backend = (local if not model.endpoint
                             else RemoteBackend(model, local.family, local.tokenizer))

@@ -55,3 +55,16 @@ def test_no_unpickling_anywhere_in_the_engine() -> None:
         for path in (ROOT / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             assert "torch.load(" not in text and "pickle.load" not in text, path
+
+
+def test_the_lsp_process_never_loads_torch() -> None:
+    """The model runs in the engine process; the language server must start fast and never
+    stall on a model step, so importing it must not import torch."""
+    import subprocess
+    import sys
+
+    code = ("import sys, autan.server.lsp, autan.server.completion, autan.server.backend, "
+            "autan.cli.lsp; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
