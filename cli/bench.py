@@ -8,10 +8,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-
 from autan.cli.common import ExitCode, resolve_device, resolve_dtype
-from autan.model import benchmark
 
 
 @dataclass(frozen=True)
@@ -51,6 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_engine(args: argparse.Namespace) -> ExitCode:
+    from autan.model import benchmark
+
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     prefixes = [int(x) for x in args.prefixes.split(",") if x]
@@ -73,8 +72,11 @@ def run_engine(args: argparse.Namespace) -> ExitCode:
 
 
 def run_index(args: argparse.Namespace) -> ExitCode:
+    import torch
+
     from autan.cli.repo import token_counter
     from autan.indexer import benchmark as index_bench
+    from autan.model import benchmark
 
     count = token_counter(args.model)
     budgets = [int(x) for x in args.budgets.split(",") if x]
@@ -101,7 +103,7 @@ def run_index(args: argparse.Namespace) -> ExitCode:
     return ExitCode.OK
 
 
-def print_shape(r: benchmark.ShapeResult) -> None:
+def print_shape(r: object) -> None:
     print(f"\n## {r.shape}: {r.params_m:.1f}M parameters, state {r.state_mib:.2f} MiB")
     print(f"prefill {r.prefill_tokens} tokens: {r.prefill_tok_s:,.0f} tokens/s; "
           f"decode: {r.decode_tok_s:,.1f} tokens/s")

@@ -6,12 +6,12 @@ import argparse
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch and the engine load only in commands that run a model
+    import torch
 
-from autan.model.engine import Engine, EngineOptions
-from autan.model.loader import load_model
-from autan.model.tokenizer import Tokenizer
+    from autan.model.engine import Engine, EngineOptions
 
 
 class ExitCode(IntEnum):
@@ -25,7 +25,7 @@ class UsageError(Exception):
     """Bad input that is not a model file problem (a missing text file, a bad value)."""
 
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}  # names of torch dtypes
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ def add_model_options(parser: argparse.ArgumentParser, required: bool = True) ->
 
 
 def resolve_device(name: str) -> torch.device:
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
@@ -54,13 +56,19 @@ def resolve_device(name: str) -> torch.device:
 
 
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    import torch
+
     if name == "auto":
         return torch.bfloat16 if device.type == "cuda" else torch.float32
-    return DTYPES[name]
+    return getattr(torch, DTYPES[name])
 
 
 def load_engine(args: argparse.Namespace, options: EngineOptions | None = None) -> Engine:
     """The engine for `--model`, its tokenizer, dtype and device."""
+    from autan.model.engine import Engine
+    from autan.model.loader import load_model
+    from autan.model.tokenizer import Tokenizer
+
     device = resolve_device(args.device)
     model, _ = load_model(args.model, resolve_dtype(args.dtype, device), device)
     tokenizer = Tokenizer.from_dir(args.model)

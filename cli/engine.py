@@ -11,22 +11,13 @@ import asyncio
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autan.cli.common import ExitCode, add_model_options, resolve_device, resolve_dtype
-from autan.model.demo import demo_checkpoint
-from autan.model.engine import Engine, EngineOptions
-from autan.model.fim import detect_family
-from autan.model.loader import load_model
-from autan.model.tokenizer import Tokenizer
-from autan.server.engine_process import (
-    EngineBusy,
-    EngineService,
-    ServeConfig,
-    claim_stdio,
-    lock_socket,
-    serve,
-)
 from autan.server.engine_protocol import default_socket_path
+
+if TYPE_CHECKING:  # the engine side loads torch; only this command's run() needs it
+    from autan.server.engine_process import EngineService
 
 
 @dataclass(frozen=True)
@@ -74,6 +65,12 @@ def _socket_path(args: argparse.Namespace) -> Path | None:
 
 
 def _load(args: argparse.Namespace) -> EngineService:
+    from autan.model.engine import Engine, EngineOptions
+    from autan.model.fim import detect_family
+    from autan.model.loader import load_model
+    from autan.model.tokenizer import Tokenizer
+    from autan.server.engine_process import EngineService
+
     device = resolve_device(args.device)
     model, checkpoint = load_model(args.model, resolve_dtype(args.dtype, device), device)
     tokenizer = Tokenizer.from_dir(args.model)
@@ -83,6 +80,10 @@ def _load(args: argparse.Namespace) -> EngineService:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    from autan.model.demo import demo_checkpoint
+    from autan.server.engine_process import EngineBusy, ServeConfig, claim_stdio, lock_socket
+    from autan.server.engine_process import serve as serve_engine
+
     if args.model is None:
         args.model = demo_checkpoint()
     socket_path = _socket_path(args)
@@ -96,5 +97,5 @@ def run(args: argparse.Namespace) -> ExitCode:
     service = _load(args)
     config = ServeConfig(socket_path=socket_path, stdio_fds=stdio_fds, http=args.http,
                          idle_exit_s=args.idle_exit)
-    asyncio.run(serve(service, config))
+    asyncio.run(serve_engine(service, config))
     return ExitCode.OK

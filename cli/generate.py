@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from autan.cli.common import ExitCode, add_model_options, load_engine
-from autan.model.demo import demo_checkpoint
-from autan.model.engine import Done, TokenEvent
-from autan.model.sampling import SamplingParams
+
+if TYPE_CHECKING:
+    from autan.model.engine import Done
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    from autan.model.demo import demo_checkpoint
+    from autan.model.engine import Done, TokenEvent
+    from autan.model.sampling import SamplingParams
+
     if args.model is None:
         args.model = demo_checkpoint()
     engine = load_engine(args)
