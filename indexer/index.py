@@ -61,6 +61,19 @@ def index_text(path: str, text: str, size: int, mtime_ns: int, sha1: str,
                       symbols=symbols, line_count=text.count("\n") + 1, errors=errors)
 
 
+def index_file(root: Path, cand: Candidate) -> FileRecord | None:
+    """Read, redact and parse one file (None if it vanished or cannot be read)."""
+    try:
+        data = (root / cand.path).read_bytes()
+    except OSError:
+        return None
+    text, _note = read_text(root / cand.path)
+    if text is None:
+        return None
+    return index_text(cand.path, redact_secrets(text)[0], cand.size, cand.mtime_ns,
+                      sha1_bytes(data))
+
+
 class RepoIndex:
     def __init__(self, root: Path, options: FileOptions | None = None) -> None:
         self.root = root.resolve()
@@ -99,38 +112,43 @@ class RepoIndex:
         candidates, skipped = discover_files(self.root, self.options)
         stats.skipped = len(skipped)
         records: dict[str, FileRecord] = {}
-        for i, cand in enumerate(candidates):
-            if progress is not None and (i % 50 == 0 or i == len(candidates) - 1):
-                progress(i + 1, len(candidates), cand.path)
-            record = self._record_for(cand, stored.get(cand.path), stats)
+        changed: list[Candidate] = []
+        for cand in candidates:
+            old = self._still_valid(cand, stored.get(cand.path))
+            if old is not None:
+                stats.reused += 1
+                records[cand.path] = old
+            else:
+                changed.append(cand)
+        for i, record in enumerate(index_file(self.root, c) for c in changed):
+            if progress is not None and (i % 50 == 0 or i == len(changed) - 1):
+                progress(i + 1, len(changed), record.path if record else "")
             if record is not None:
-                records[cand.path] = record
-        self.records = records
+                stats.parsed += 1
+                records[record.path] = record
+        if progress is not None and not changed:
+            progress(1, 1, "")
+        self.records = dict(sorted(records.items()))
         self._rebuild_derived()
         self._git = None
         if persist:
             store.save(self.root, self.records)
         return self._finish_stats(stats, start)
 
-    def _record_for(self, cand: Candidate, old: FileRecord | None,
-                    stats: IndexStats) -> FileRecord | None:
-        if old is not None and old.size == cand.size and old.mtime_ns == cand.mtime_ns:
-            stats.reused += 1
+    def _still_valid(self, cand: Candidate, old: FileRecord | None) -> FileRecord | None:
+        """The stored record if the file is unchanged (same size and mtime, or same hash)."""
+        if old is None:
+            return None
+        if old.size == cand.size and old.mtime_ns == cand.mtime_ns:
             return old
         try:
-            data = (self.root / cand.path).read_bytes()
+            digest = sha1_bytes((self.root / cand.path).read_bytes())
         except OSError:
-            return None  # deleted or unreadable since discovery
-        digest = sha1_bytes(data)
-        if old is not None and old.sha1 == digest:  # touched, not changed
-            stats.reused += 1
-            old.size, old.mtime_ns = cand.size, cand.mtime_ns
-            return old
-        text, _note = read_text(self.root / cand.path)
-        if text is None:
             return None
-        stats.parsed += 1
-        return index_text(cand.path, redact_secrets(text)[0], cand.size, cand.mtime_ns, digest)
+        if old.sha1 != digest:
+            return None
+        old.size, old.mtime_ns = cand.size, cand.mtime_ns  # touched, not changed
+        return old
 
     def _rebuild_derived(self) -> None:
         self.definitions = {}
