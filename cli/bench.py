@@ -8,6 +8,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from autan.cli import bench_lsp
 from autan.cli.common import ExitCode, resolve_device, resolve_dtype
 
 
@@ -19,7 +20,7 @@ class EngineBenchDefaults:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks (engine, index)")
+    p = sub.add_parser("bench", help="benchmarks (engine, index, lsp)")
     group = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
     d = EngineBenchDefaults()
     e = group.add_parser("engine", help="prefill/decode speed and prefix-cache time to first "
@@ -45,6 +46,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--model", type=Path, help="count tokens with this model's tokenizer")
     i.add_argument("--json", action="store_true", help="print results as JSON")
     i.set_defaults(handler=run_index)
+    bench_lsp.add_parser(group)
 
 
 def run_engine(args: argparse.Namespace) -> ExitCode:

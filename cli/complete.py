@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 
 async def complete(args: argparse.Namespace, path: Path, line: int, col: int):
+    from autan.indexer.files import read_text
     from autan.model.demo import demo_checkpoint
     from autan.server.backend import LocalBackend, RemoteBackend
     from autan.server.completion import Completer, Request
@@ -60,7 +61,9 @@ async def complete(args: argparse.Namespace, path: Path, line: int, col: int):
                                                             local.tokenizer)
     completer = Completer(backend, CompletionOptions(max_tokens=args.max_tokens,
                                                      context_budget=args.budget), index)
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text, note = read_text(path)  # decoded as the index decodes it, so both see one text
+    if text is None:
+        raise UsageError(f"{path}: {note}")
     try:
         return await completer.complete(Request(str(path), index.relpath(path), text, line, col))
     finally:

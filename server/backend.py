@@ -2,13 +2,18 @@
 
 Both take the same `Prompt` (context segments, prefix, suffix) and stream the same events
 (`Token`, then `Done`), so the completion logic does not care which one runs the model.
+`cancel(request_id)` stops a stream early but lets it end with its `done` (and the engine's
+stats); closing the stream stops it too, without waiting for anything.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +42,14 @@ class Prompt:
 class Backend(Protocol):
     family: FimFamily | None
 
-    def stream(self, prompt: Prompt, params: GenerateParams) -> AsyncIterator[Event]: ...
+    def stream(self, prompt: Prompt, params: GenerateParams, request_id: str | None = None,
+               timings: dict[str, float] | None = None) -> AsyncIterator[Event]:
+        """Token events, then one Done; `timings["prompt"]` gets the prompt build time."""
+        ...
+
+    async def cancel(self, request_id: str) -> bool:
+        """Stop that stream; True when it will still end with a Done (with stats)."""
+        ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -46,9 +58,13 @@ class Backend(Protocol):
 
 def line_start_boundary(build: object, prompt: Prompt, full: FimPrompt) -> int | None:
     """The number of leading ids shared with the same prompt cut at the start of the cursor
-    line: while the user types on that line, the next request resumes from there."""
-    cut = prompt.prefix[: prompt.prefix.rfind("\n") + 1]
-    if cut == prompt.prefix:
+    line: while the user types on that line, the next request resumes from there. With the
+    cursor at the start of a line (just after Enter), the previous line's start: the cursor
+    line's start would be the whole prefix, which no later prompt shares exactly."""
+    prefix = prompt.prefix
+    end = len(prefix) - 1 if prefix.endswith("\n") else len(prefix)
+    cut = prefix[: prefix.rfind("\n", 0, max(end, 0)) + 1]
+    if cut == prefix:
         return None
     other = build(cut)  # type: ignore[operator]
     shared = 0
@@ -81,6 +97,7 @@ class LocalBackend:
         launch = EngineLaunch(model=model_dir, device=options.device, dtype=options.dtype)
         socket = (socket_path or default_socket_path(model_dir)) if shared else None
         self.client = EngineClient(socket, launch)
+        self.open_streams = 0  # requests sent to the engine and not yet ended (for stats)
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text))
@@ -92,7 +109,10 @@ class LocalBackend:
                                 prompt.prefix if prefix is None else prefix, prompt.suffix,
                                 prompt.context_files, prompt.repo_name, prompt.file_path)
 
-    async def stream(self, prompt: Prompt, params: GenerateParams) -> AsyncIterator[Event]:
+    def prepare(self, prompt: Prompt, params: GenerateParams
+                ) -> tuple[list[int], list[int], GenerateParams]:
+        """Prompt ids, snapshot boundaries and the params with the family's stop tokens.
+        Tokenizing a long context takes a while: callers run this in a worker thread."""
         fim = self.build(prompt)
         boundaries = list(fim.boundaries)
         extra = line_start_boundary(lambda p: self.build(prompt, p), prompt, fim)
@@ -101,8 +121,31 @@ class LocalBackend:
         params = GenerateParams(params.max_tokens, params.temperature, params.top_p,
                                 (*params.stop_strings, *fim.stop_strings),
                                 (*params.stop_ids, *fim.stop_ids), params.seed)
-        async for event in self.client.generate(fim.ids, sorted(set(boundaries)), params):
-            yield event
+        return list(fim.ids), sorted(set(boundaries)), params
+
+    async def stream(self, prompt: Prompt, params: GenerateParams, request_id: str | None = None,
+                     timings: dict[str, float] | None = None) -> AsyncIterator[Event]:
+        start = time.perf_counter()
+        ids, boundaries, params = await asyncio.to_thread(self.prepare, prompt, params)
+        if timings is not None:
+            timings["prompt"] = (time.perf_counter() - start) * 1000
+        events = self.client.generate(ids, boundaries, params, request_id=request_id)
+        self.open_streams += 1
+        try:
+            async with contextlib.aclosing(events):  # closing early cancels in the engine now
+                async for event in events:
+                    yield event
+        finally:
+            self.open_streams -= 1
+
+    async def cancel(self, request_id: str) -> bool:
+        await self.client.cancel(request_id)
+        return True
+
+    @property
+    def engine_pid(self) -> int | None:
+        """The engine's process id once connected."""
+        return self.client.pid
 
     async def close(self) -> None:
         await self.client.close()
@@ -130,7 +173,8 @@ class RemoteBackend:
             return len(self.tokenizer.encode(text))
         return max(1, len(text) // 4)  # no tokenizer for a remote model: a char estimate
 
-    async def stream(self, prompt: Prompt, params: GenerateParams) -> AsyncIterator[Event]:
+    async def stream(self, prompt: Prompt, params: GenerateParams, request_id: str | None = None,
+                     timings: dict[str, float] | None = None) -> AsyncIterator[Event]:
         context = "".join(f"# {path}\n{text}\n" for path, text in prompt.context_files)
         prefix = context + prompt.prefix
         if self.kind == "mistral" or self.family is None:
@@ -138,8 +182,12 @@ class RemoteBackend:
         else:
             events = self.engine.generate(fim_prompt_text(self.family, prefix, prompt.suffix),
                                           params)
-        async for event in events:
-            yield event
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
+
+    async def cancel(self, request_id: str) -> bool:
+        return False  # HTTP streams stop when closed; there is no final message to wait for
 
     async def close(self) -> None:
         return None

@@ -1,94 +1,224 @@
 """The language server: LSP over stdio or TCP, on pygls 2.
 
 Handlers are thin: they read the document, call `Completer` (completion.py) and convert to
-`lsprotocol` types. Custom notifications, for status bars and streaming previews:
+`lsprotocol` types; the logic lives in the plain functions below them. Custom messages, for
+status bars, streaming previews, tests and `autan bench lsp`:
 
-- `autan/status` {state: "indexing" | "ready" | "generating" | "error", message}
-- `autan/inlineCompletionProgress` {textDocument: {uri}, position, text}: the growing text of
-  the completion being generated, sent only to clients that set `streamProgress: true` in
-  their settings; the final answer is still the `textDocument/inlineCompletion` response.
+- `autan/status` (notification) {state: "indexing" | "ready" | "generating" | "error",
+  message}; sent when the state changes.
+- `autan/inlineCompletionProgress` (notification) {textDocument: {uri}, position, text}: the
+  growing text of the completion being generated, sent only to clients that set
+  `streamProgress: true` in their settings; the final answer is still the
+  `textDocument/inlineCompletion` response.
+- `autan/stats` (request, params {recent?: int}) -> {requests, answered, empty, cancelled,
+  errors, cache_hits, model_calls, inflight, generating (requests past the debounce),
+  engine_pid, engine_streams (requests at the engine), settings (in effect, snake_case),
+  folders: [{root, files}], recent:
+  [the last `recent` completions, newest last: {uri, from_cache, items, model_calls,
+  prompt_tokens, cached_tokens, computed_tokens, generated_tokens, timings_ms}]} (see
+  completion.py for the timings). Counters are since the server started.
+
+Settings come from `initializationOptions`, then from `workspace/configuration` (section
+"autan", pulled after `initialized` and on `workspace/didChangeConfiguration` without
+settings, when the client supports it) or from the settings pushed with
+`workspace/didChangeConfiguration`; what the client sends later is merged over the
+initialization options.
+
+JSON-RPC errors pygls does not send by itself (`AutanProtocol`, `report_server_error`): a body
+that is not JSON gets -32700, a message that is not a request object -32600, a request whose
+params do not fit its method -32602; the server keeps serving after each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import json
 import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
 
 from autan.server.backend import Backend, LocalBackend, RemoteBackend, default_model_folder
 from autan.server.completion import Completer, Request, Result
-from autan.server.options import ServerOptions, parse_options
-from autan.server.workspaces import Workspaces
+from autan.server.documents import LineIndex, LspDocument, use_lsp_documents
+from autan.server.options import ModelOptions, ServerOptions, parse_options
+from autan.server.typeahead import TypeAheadCache
+from autan.server.workspaces import Folder, Workspaces
 
 log = logging.getLogger(__name__)
 VERSION = "0.1.0"
+CONFIG_SECTION = "autan"
+CONFIG_TIMEOUT_S = 10.0  # a client that never answers workspace/configuration
+DRAIN_WAIT_S = 3.0  # `autan/stats` waits this long for cancelled generations' stats
+RECENT = 256  # completions kept for `autan/stats`
+PARSE_ERROR, INVALID_REQUEST = -32700, -32600
+_progress_tokens = itertools.count(1)
+
+
+@dataclass
+class Counters:
+    """What `autan/stats` reports: request outcomes since start, and the latest results."""
+
+    requests: int = 0
+    answered: int = 0  # with at least one item
+    empty: int = 0  # answered null
+    cancelled: int = 0
+    errors: int = 0
+    cache_hits: int = 0
+    model_calls: int = 0
+    recent: deque[tuple[str, Result]] = field(default_factory=lambda: deque(maxlen=RECENT))
+
+    def count(self, uri: str, result: Result | None) -> None:
+        if result is None:
+            return
+        self.cache_hits += result.from_cache
+        self.model_calls += result.model_calls
+        self.recent.append((uri, result))
+
+
+class AutanProtocol(LanguageServerProtocol):
+    """pygls's protocol, answering malformed requests instead of only logging them: pygls
+    raises while decoding a request whose params do not fit its method, and that request
+    then never gets a response, so a client would wait for it forever."""
+
+    _REJECTED = object()
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as err:
+            if "method" in data and data.get("id") is not None:
+                self.send_error(data["id"], err.code, f"{err.message}: {data['method']}")
+            return self._REJECTED
+
+    def handle_message(self, message: Any) -> None:
+        if message is self._REJECTED:
+            return
+        if not hasattr(message, "jsonrpc"):  # a JSON value that is not a JSON-RPC object
+            rid = message.get("id") if isinstance(message, dict) else None
+            self.send_error(rid, INVALID_REQUEST, "Invalid Request: not a JSON-RPC message")
+            return
+        super().handle_message(message)
+
+    def send_error(self, rid: Any, code: int, message: str) -> None:
+        rid = rid if isinstance(rid, int | str) and not isinstance(rid, bool) else None
+        self._send_data({"jsonrpc": "2.0", "id": rid,
+                         "error": {"code": code, "message": message}})
 
 
 class AutanServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("autan", VERSION,
+        super().__init__("autan", VERSION, protocol_cls=AutanProtocol,
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.options = ServerOptions()
+        self.init_settings: dict[str, Any] = {}
         self.workspaces = Workspaces()
         self.backend: Backend | None = None
-        self.inflight: dict[str, asyncio.Task] = {}
-        self.background: set[asyncio.Future] = set()  # kept referenced until they finish
+        self.backend_error: str | None = None
+        self.inflight: dict[str, asyncio.Task[Any]] = {}
+        self.background: set[asyncio.Future[Any]] = set()  # kept referenced until they finish
+        self.drains: set[asyncio.Task[None]] = set()
+        self.typeahead = TypeAheadCache()
+        self.counters = Counters()
+        self.generating = 0
+        self.state: tuple[str, str] | None = None
+        self._backend_lock: asyncio.Lock | None = None
 
-    def spawn(self, coro: object) -> None:
+    def spawn(self, coro: Any) -> None:
         """Run `coro` in the background, holding a reference so it is not collected."""
-        future = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        future = asyncio.ensure_future(coro)
         self.background.add(future)
         future.add_done_callback(self.background.discard)
 
     def status(self, state: str, message: str = "") -> None:
-        self.protocol.notify("autan/status", {"state": state, "message": message})
+        """`autan/status`, sent only when it changes (not twice per keystroke)."""
+        if self.state != (state, message):
+            self.state = (state, message)
+            self.protocol.notify("autan/status", {"state": state, "message": message})
 
-    def log_info(self, message: str) -> None:
-        self.window_log_message(types.LogMessageParams(types.MessageType.Info, message))
+    def log_message(self, message: str, kind: types.MessageType = types.MessageType.Info
+                    ) -> None:
+        self.window_log_message(types.LogMessageParams(kind, message))
 
-    def apply_settings(self, raw: object) -> None:
-        options, errors = parse_options(raw)
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """A body that is not JSON gets -32700 (id null, as JSON-RPC says); other errors
+        outside a request go to the log, not to a pop-up: the user cannot act on them."""
+        if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
+            self.protocol.send_error(None, PARSE_ERROR, f"Parse error: {error}")
+        else:
+            log.warning("server error (%s): %s", getattr(source, "__name__", source), error)
+            with contextlib.suppress(Exception):
+                self.log_message(f"autan: {error}", types.MessageType.Error)
+
+    def apply_settings(self, raw: Any) -> None:
+        options, errors = parse_options(merge_settings(self.init_settings, raw))
         for error in errors:
-            self.window_log_message(types.LogMessageParams(types.MessageType.Warning,
-                                                           f"autan settings: {error}"))
+            self.log_message(f"autan settings: {error}", types.MessageType.Warning)
         if errors:
             self.window_show_message(types.ShowMessageParams(
                 types.MessageType.Warning, "autan: some settings are invalid (see the log)"))
         if options.model != self.options.model and self.backend is not None:
             self.spawn(self.backend.close())
-            self.backend = None
+            self.backend, self.backend_error = None, None
         self.options = options
 
-    def get_backend(self) -> Backend:
-        """Started on demand: the local engine (or a remote one, when configured)."""
-        if self.backend is None:
-            model = self.options.model
-            folder = Path(model.path) if model.path else default_model_folder()
-            local = LocalBackend(folder, model)
-            self.backend = (local if not model.endpoint
-                            else RemoteBackend(model, local.family, local.tokenizer))
-        return self.backend
+    async def get_backend(self) -> Backend:
+        """Started on demand, in a worker thread (it loads a tokenizer, and may have to make
+        the demo model): the local engine, or a remote one when configured."""
+        self._backend_lock = self._backend_lock or asyncio.Lock()
+        async with self._backend_lock:
+            if self.backend is None:
+                self.backend = await asyncio.to_thread(make_backend, self.options.model)
+            return self.backend
 
-    def completer_for(self, path: Path) -> tuple[Completer, str]:
-        folder = self.workspaces.folder_of(path)
-        index = folder.index if folder else None
-        rel = path.relative_to(folder.root).as_posix() if folder and index else str(path)
-        completer = Completer(self.get_backend(), self.options.completion, index,
-                              folder.lock if folder else None)
-        completer.cache = self.typeahead
+    def completer_for(self, backend: Backend, path: Path | None) -> tuple[Completer, str]:
+        """A completer over the index of the workspace folder holding `path`, and the path
+        as the index names it (the URI's path when no indexed folder holds it)."""
+        folder = self.workspaces.folder_of(path) if path is not None else None
+        index = folder.index if folder is not None else None
+        rel = (index.relpath(path) if index is not None and path is not None
+               else str(path or ""))
+        completer = Completer(backend, self.options.completion, index,
+                              folder.lock if folder else None, self.typeahead, self.drains)
         return completer, rel
 
-    @property
-    def typeahead(self):
-        if not hasattr(self, "_typeahead"):
-            from autan.server.typeahead import TypeAheadCache
+    def client_supports(self, *attrs: str) -> bool:
+        """Whether the client's capabilities have `attrs` (a path such as "workspace",
+        "configuration") set and true."""
+        value: Any = self.client_capabilities
+        for attr in attrs:
+            value = getattr(value, attr, None)
+        return bool(value)
 
-            self._typeahead = TypeAheadCache()
-        return self._typeahead
+    @contextlib.contextmanager
+    def superseding(self, uri: str) -> Iterator[None]:
+        """Run the current request as the document's only one: a newer request for the same
+        document cancels it (the client gets -32800 and never stale text)."""
+        older, task = self.inflight.get(uri), asyncio.current_task()
+        if older is not None and not older.done():
+            older.cancel()
+        assert task is not None
+        self.inflight[uri] = task
+        try:
+            yield
+        except asyncio.CancelledError:
+            self.counters.cancelled += 1
+            raise
+        finally:
+            if self.inflight.get(uri) is task:
+                del self.inflight[uri]
 
 
 server = AutanServer()
@@ -96,111 +226,264 @@ server = AutanServer()
 
 @server.feature(types.INITIALIZE)
 def initialize(ls: AutanServer, params: types.InitializeParams) -> None:
-    ls.apply_settings(params.initialization_options or {})
-    for folder in params.workspace_folders or []:
-        ls.workspaces.add(Path(to_fs_path(folder.uri)))
-    if not ls.workspaces.folders and params.root_uri:
-        ls.workspaces.add(Path(to_fs_path(params.root_uri)))
+    use_lsp_documents(ls.workspace)
+    raw = params.initialization_options
+    ls.init_settings = raw if isinstance(raw, dict) else {}
+    ls.apply_settings({})
+    for root in workspace_roots(params):
+        ls.workspaces.add(root)
 
 
 @server.feature(types.INITIALIZED)
 async def initialized(ls: AutanServer, params: types.InitializedParams) -> None:
+    if ls.client_supports("workspace", "configuration"):
+        await pull_configuration(ls)
     for folder in list(ls.workspaces.folders.values()):
         ls.spawn(index_folder(ls, folder))
 
 
-async def index_folder(ls: AutanServer, folder: object) -> None:
-    """Index a workspace folder in a worker thread, reporting `$/progress`."""
-    token = f"autan-index-{id(folder)}"
-    loop = asyncio.get_running_loop()
-    try:
-        await ls.work_done_progress.create_async(token)
-        ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
-            title="autan: indexing", message=str(folder.root), percentage=0))
-    except Exception:
-        token = None
-    ls.status("indexing", str(folder.root))
-
-    def progress(done: int, total: int, message: str) -> None:
-        if token is not None:
-            pct = int(100 * done / max(total, 1))
-            loop.call_soon_threadsafe(ls.work_done_progress.report, token,
-                                      types.WorkDoneProgressReport(message=message,
-                                                                   percentage=pct))
-
-    index = await asyncio.to_thread(ls.workspaces.index, folder, progress)
-    if token is not None:
-        ls.work_done_progress.end(token, types.WorkDoneProgressEnd(
-            message=f"{len(index.records)} files"))
-    ls.status("ready", f"{len(index.records)} files indexed")
+@server.feature(types.SHUTDOWN)
+async def shutdown(ls: AutanServer, params: None) -> None:
+    for task in list(ls.inflight.values()):
+        task.cancel()
+    if ls.backend is not None:
+        with contextlib.suppress(Exception):
+            await ls.backend.close()  # a shared engine keeps serving other windows
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
-def did_change_configuration(ls: AutanServer,
-                             params: types.DidChangeConfigurationParams) -> None:
-    settings = params.settings
-    if isinstance(settings, dict) and "autan" in settings:
-        settings = settings["autan"]
-    if settings:
+async def did_change_configuration(ls: AutanServer,
+                                   params: types.DidChangeConfigurationParams) -> None:
+    settings = pushed_settings(json_value(params.settings))
+    if settings is not None:
         ls.apply_settings(settings)
+    elif ls.client_supports("workspace", "configuration"):
+        await pull_configuration(ls)
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
 def did_change_folders(ls: AutanServer,
                        params: types.DidChangeWorkspaceFoldersParams) -> None:
     for removed in params.event.removed:
-        ls.workspaces.remove(Path(to_fs_path(removed.uri)))
+        ls.workspaces.remove(Path(to_fs_path(removed.uri) or removed.uri))
     for added in params.event.added:
-        ls.spawn(index_folder(ls, ls.workspaces.add(Path(to_fs_path(added.uri)))))
+        if (path := to_fs_path(added.uri)) is not None:
+            ls.spawn(index_folder(ls, ls.workspaces.add(Path(path))))
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-def did_close(ls: AutanServer, params: types.DidCloseTextDocumentParams) -> None:
-    ls.typeahead.forget(params.text_document.uri)
+async def did_close(ls: AutanServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    if (task := ls.inflight.get(uri)) is not None:
+        task.cancel()
+    ls.typeahead.forget(uri)
+    await asyncio.to_thread(close_buffer, ls.workspaces, uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
 async def inline_completion(ls: AutanServer, params: types.InlineCompletionParams
                             ) -> types.InlineCompletionList | None:
-    uri = params.text_document.uri
-    older = ls.inflight.get(uri)
-    if older is not None and not older.done():
-        older.cancel()  # a newer request for the same document wins
-    task = asyncio.current_task()
-    ls.inflight[uri] = task
-    try:
+    ls.counters.requests += 1
+    with ls.superseding(params.text_document.uri):
         await asyncio.sleep(ls.options.completion.debounce_ms / 1000)
-        return await answer(ls, params)
-    finally:
-        if ls.inflight.get(uri) is task:
-            del ls.inflight[uri]
+        answer = await complete(ls, params)
+    ls.counters.answered += answer is not None
+    ls.counters.empty += answer is None
+    return answer
 
 
-async def answer(ls: AutanServer, params: types.InlineCompletionParams
-                 ) -> types.InlineCompletionList | None:
-    doc = ls.workspace.get_text_document(params.text_document.uri)
-    languages = ls.options.languages
-    if languages is not None and doc.language_id not in languages:
+@server.feature("autan/stats")
+async def stats(ls: AutanServer, params: Any) -> dict[str, Any]:
+    if ls.drains:  # cancelled generations still owe their stats
+        await asyncio.wait(list(ls.drains), timeout=DRAIN_WAIT_S)
+    recent = custom_param(params, "recent", 1)
+    return stats_payload(ls, recent if isinstance(recent, int) else 1)
+
+
+async def complete(ls: AutanServer, params: types.InlineCompletionParams
+                   ) -> types.InlineCompletionList | None:
+    """Snapshot the document, complete, and answer only if the document is still that
+    snapshot: an answer for text that has changed since would be placed wrongly."""
+    doc = open_document(ls, params.text_document.uri)
+    if doc is None or not language_enabled(ls.options, doc.language_id):
         return None
-    offset = doc.offset_at_position(params.position)
-    text = doc.source
-    line = text.count("\n", 0, offset)
-    req = Request(doc.uri, "", text, line, offset - (text.rfind("\n", 0, offset) + 1),
-                  doc.language_id, params.context.trigger_kind
-                  == types.InlineCompletionTriggerKind.Invoked)
-    completer, req.path = ls.completer_for(Path(to_fs_path(doc.uri)))
+    lines = doc.line_index()
+    offset = lines.offset(params.position.line, params.position.character)
+    result = await run_completion(ls, doc, lines.text, offset, params)
+    if result is None or open_document(ls, doc.uri) is not doc or doc.source is not lines.text:
+        return None
+    return to_lsp(lines, offset, result)
+
+
+async def run_completion(ls: AutanServer, doc: TextDocument, text: str, offset: int,
+                         params: types.InlineCompletionParams) -> Result | None:
+    """The completion with its status notifications; a failure is logged and shown in the
+    status, and the request gets null (the next request tries again)."""
+    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    path = to_fs_path(doc.uri)
+    ls.generating += 1
     ls.status("generating")
     try:
+        backend = await ls.get_backend()
+        completer, rel = ls.completer_for(backend, Path(path) if path else None)
+        req = make_request(doc.uri, rel, text, offset, doc.language_id, invoked)
         result = await completer.complete(req, partial_sender(ls, params))
+        ls.counters.count(doc.uri, result)
+        return result
     except Exception as err:
-        log.exception("completion failed")
-        ls.status("error", str(err))
-        return None
-    ls.status("ready")
-    return to_lsp(doc, offset, result)
+        return completion_failed(ls, err)
+    finally:
+        ls.generating -= 1
+        if ls.generating == 0 and ls.state is not None and ls.state[0] == "generating":
+            ls.status("ready")
 
 
-def partial_sender(ls: AutanServer, params: types.InlineCompletionParams):
+def completion_failed(ls: AutanServer, err: Exception) -> None:
+    """Log a failed completion; a model that cannot be loaded also gets one pop-up, since
+    only the user can fix the setting."""
+    log.warning("completion failed: %s", err, exc_info=log.isEnabledFor(logging.DEBUG))
+    ls.counters.errors += 1
+    ls.status("error", str(err))
+    ls.log_message(f"autan: completion failed: {err}", types.MessageType.Error)
+    if ls.backend is None and ls.backend_error != str(err):
+        ls.backend_error = str(err)
+        ls.window_show_message(types.ShowMessageParams(
+            types.MessageType.Error, f"autan: cannot start the model: {err}"))
+
+
+async def pull_configuration(ls: AutanServer) -> None:
+    """Ask the client for the "autan" section and apply it over the initialization options."""
+    try:
+        reply = await asyncio.wait_for(ls.workspace_configuration_async(
+            types.ConfigurationParams([types.ConfigurationItem(section=CONFIG_SECTION)])),
+            CONFIG_TIMEOUT_S)
+    except Exception as err:  # a client may refuse, or not answer
+        log.info("workspace/configuration failed: %s", err)
+        return
+    reply = json_value(reply)
+    section = reply[0] if isinstance(reply, list) and reply else None
+    ls.apply_settings(section if isinstance(section, dict) else {})
+
+
+async def index_folder(ls: AutanServer, folder: Folder) -> None:
+    """Index a workspace folder in a worker thread, reporting `$/progress` (when the client
+    supports it) and `autan/status`. A failure is logged; completion goes on without it."""
+    progress = await IndexProgress.start(ls, folder.root)
+    ls.status("indexing", str(folder.root))
+    try:
+        index = await asyncio.to_thread(ls.workspaces.index, folder, progress.report)
+        message = f"{len(index.records)} files indexed"
+        ls.status("ready", message)
+    except Exception as err:
+        log.warning("indexing %s failed: %s", folder.root, err)
+        message = f"indexing failed: {err}"
+        ls.status("error", message)
+        ls.log_message(f"autan: {message}", types.MessageType.Error)
+    progress.end(message)
+
+
+class IndexProgress:
+    """Work-done progress for one indexing pass, fed from the indexing thread. Reports are
+    sent only when the percentage moves, so a large repository costs ~100 notifications."""
+
+    def __init__(self, ls: AutanServer, token: str | None) -> None:
+        self.ls, self.token = ls, token
+        self.loop = asyncio.get_running_loop()
+        self.last = -1
+
+    @classmethod
+    async def start(cls, ls: AutanServer, root: Path) -> IndexProgress:
+        token: str | None = f"autan-index-{next(_progress_tokens)}"
+        try:
+            if not ls.client_supports("window", "work_done_progress"):
+                raise RuntimeError("the client has no work-done progress")
+            await ls.work_done_progress.create_async(token)
+            ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(
+                title="autan: indexing", message=str(root), percentage=0))
+        except Exception:
+            token = None
+        return cls(ls, token)
+
+    def report(self, done: int, total: int, message: str) -> None:
+        percentage = int(100 * done / max(total, 1))
+        if self.token is not None and percentage != self.last:
+            self.last = percentage
+            self.loop.call_soon_threadsafe(
+                self.ls.work_done_progress.report, self.token,
+                types.WorkDoneProgressReport(message=message, percentage=percentage))
+
+    def end(self, message: str) -> None:
+        if self.token is not None:
+            self.ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+
+
+def make_backend(model: ModelOptions) -> Backend:
+    """The backend the settings ask for (blocking: tokenizer load, maybe the demo model)."""
+    folder = Path(model.path).expanduser() if model.path else default_model_folder()
+    local = LocalBackend(folder, model)
+    return local if not model.endpoint else RemoteBackend(model, local.family, local.tokenizer)
+
+
+def merge_settings(base: Any, override: Any) -> Any:
+    """`override` deep-merged over `base` (objects merge key by key; anything else wins)."""
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override if override is not None else base
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = merge_settings(base.get(key), value)
+    return merged
+
+
+def pushed_settings(settings: Any) -> dict[str, Any] | None:
+    """The "autan" settings in a didChangeConfiguration push, or None when the client sent
+    none (VS Code sends null and expects the server to pull)."""
+    if isinstance(settings, dict) and isinstance(settings.get(CONFIG_SECTION), dict):
+        return settings[CONFIG_SECTION]
+    if isinstance(settings, dict) and settings and CONFIG_SECTION not in settings:
+        return settings
+    return None
+
+
+def workspace_roots(params: types.InitializeParams) -> list[Path]:
+    """The folders to index: the workspace folders, else the root URI or root path."""
+    uris = [f.uri for f in params.workspace_folders or []] or (
+        [params.root_uri] if params.root_uri else [])
+    paths = [p for p in (to_fs_path(u) for u in uris) if p]
+    if not paths and params.root_path:
+        paths = [params.root_path]
+    return [Path(p) for p in paths]
+
+
+def open_document(ls: AutanServer, uri: str) -> LspDocument | None:
+    """The document if the client opened it (pygls would read anything else from disk)."""
+    doc = ls.workspace.text_documents.get(unquote(uri))
+    return doc if isinstance(doc, LspDocument) else None
+
+
+def language_enabled(options: ServerOptions, language_id: str | None) -> bool:
+    return options.languages is None or language_id in options.languages
+
+
+def make_request(uri: str, path: str, text: str, offset: int, language: str | None,
+                 invoked: bool) -> Request:
+    """A completion request at `offset`, with the cursor as the indexer counts lines (at
+    "\\n" only; LSP positions were converted to the offset with LSP's line breaks)."""
+    line = text.count("\n", 0, offset)
+    character = offset - (text.rfind("\n", 0, offset) + 1)
+    return Request(uri, path, text, line, character, language, invoked)
+
+
+def close_buffer(workspaces: Workspaces, uri: str) -> None:
+    """Forget a closed editor buffer in the index: the file on disk counts again."""
+    path = to_fs_path(uri)
+    folder = workspaces.folder_of(Path(path)) if path else None
+    if folder is not None and folder.index is not None:
+        with folder.lock:
+            folder.index.close_buffer(folder.index.relpath(Path(path or "")))
+
+
+def partial_sender(ls: AutanServer, params: types.InlineCompletionParams
+                   ) -> Callable[[str], None] | None:
     if not ls.options.stream_progress:
         return None
 
@@ -214,13 +497,55 @@ def partial_sender(ls: AutanServer, params: types.InlineCompletionParams):
     return send
 
 
-def to_lsp(doc: object, offset: int, result: Result | None) -> types.InlineCompletionList | None:
-    if result is None or not result.items:
+def to_lsp(lines: LineIndex, offset: int, result: Result) -> types.InlineCompletionList | None:
+    """Items whose range starts at the cursor and ends after the characters they replace."""
+    if not result.items:
         return None
-    start = doc.client_position_at_offset(offset)
-    items = []
-    for item in result.items:
-        end = doc.client_position_at_offset(offset + item.replace_suffix_chars)
-        items.append(types.InlineCompletionItem(insert_text=item.text,
-                                                range=types.Range(start, end)))
+    start = types.Position(*lines.position(offset))
+    items = [types.InlineCompletionItem(
+        insert_text=item.text,
+        range=types.Range(start, types.Position(*lines.position(
+            offset + item.replace_suffix_chars)))) for item in result.items]
     return types.InlineCompletionList(items=items)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON value as plain dicts and lists: pygls structures the free-form values it
+    cannot type (custom params, configuration replies) into namedtuples."""
+    if hasattr(value, "_asdict"):
+        return {k: json_value(v) for k, v in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    return value
+
+
+def custom_param(params: Any, name: str, default: Any) -> Any:
+    """A field of a custom request's params: pygls hands them over as a namedtuple."""
+    if isinstance(params, dict):
+        return params.get(name, default)
+    return getattr(params, name, default)
+
+
+def stats_payload(ls: AutanServer, recent: int) -> dict[str, Any]:
+    c = ls.counters
+    latest = list(c.recent)[-recent:] if recent > 0 else []
+    return {
+        "requests": c.requests, "answered": c.answered, "empty": c.empty,
+        "cancelled": c.cancelled, "errors": c.errors, "cache_hits": c.cache_hits,
+        "model_calls": c.model_calls, "inflight": len(ls.inflight),
+        "generating": ls.generating,
+        "engine_pid": getattr(ls.backend, "engine_pid", None),
+        "engine_streams": getattr(ls.backend, "open_streams", 0),
+        "settings": asdict(ls.options),
+        "folders": [{"root": str(root), "files": None if f.index is None
+                     else len(f.index.records)} for root, f in ls.workspaces.folders.items()],
+        "recent": [result_payload(uri, r) for uri, r in latest],
+    }
+
+
+def result_payload(uri: str, r: Result) -> dict[str, Any]:
+    payload = {k: v for k, v in asdict(r).items() if k != "items"}
+    return {"uri": uri, **payload, "items": [item.text for item in r.items],
+            "timings_ms": {k: round(v, 3) for k, v in r.timings_ms.items()}}
