@@ -17,24 +17,16 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autan.cli.common import ExitCode, UsageError, add_model_options, load_engine
-from autan.model.fim import detect_family
-from autan.model.train.card import update_eval_section
-from autan.model.train.corpus import Document, folder_package, gather
-from autan.model.train.evaluate import (
-    ContextFn,
-    CountFn,
-    EvalOptions,
-    EvalReport,
-    evaluate_fim,
-    format_report,
-    make_tasks,
-    perplexity,
-    simple_context,
-)
-from autan.model.train.prepare import load_prepared
-from autan.model.train.spans import FimTask
+from autan.model.errors import ModelFileError
+from autan.model.train.options import EvalOptions
+
+if TYPE_CHECKING:  # torch loads only when a model runs (`autan` itself starts without it)
+    from autan.model.train.corpus import Document
+    from autan.model.train.evaluate import ContextFn, CountFn, EvalReport
+    from autan.model.train.spans import FimTask
 
 
 @dataclass(frozen=True)
@@ -44,9 +36,16 @@ class EvalDefaults:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    d, e = EvalDefaults(), EvalOptions()
+    """Register `autan eval`."""
     p = sub.add_parser("eval", help="evaluate a model on held-out code",
                        description=__doc__.split("\n\n")[1])
+    add_arguments(p)
+    p.set_defaults(handler=run)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options, shared by `autan eval` and `python -m autan.cli.eval`."""
+    d, e = EvalDefaults(), EvalOptions()
     add_model_options(p)
     p.add_argument("--data", type=Path, help="prepared data folder whose held-out split to use")
     p.add_argument("--corpus", type=Path, action="append", default=[], metavar="DIR",
@@ -63,11 +62,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=e.seed)
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     p.add_argument("--card", action="store_true", help="write the table into MODEL_CARD.md")
-    p.set_defaults(handler=run)
 
 
 def heldout_docs(args: argparse.Namespace) -> list[Document]:
     """The documents to evaluate on, by the source the arguments name."""
+    from autan.model.train.corpus import folder_package, gather
+    from autan.model.train.prepare import load_prepared
+
     if args.corpus:
         docs = []
         for folder in args.corpus:
@@ -84,6 +85,7 @@ def heldout_docs(args: argparse.Namespace) -> list[Document]:
 
 
 def parse_budgets(text: str) -> tuple[int, ...]:
+    """`0,4096,32768` -> (0, 4096, 32768); 0 is no context."""
     try:
         budgets = tuple(int(b) for b in text.split(","))
     except ValueError as err:
@@ -124,12 +126,23 @@ def indexer_context(docs: Sequence[Document]) -> ContextFn:
 
 
 def progress(message: str) -> None:
+    """Progress on a terminal only (logs stay clean)."""
     if sys.stderr.isatty():
         sys.stderr.write("\r" + message.ljust(60))
         sys.stderr.flush()
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    """Tasks from held-out code, every budget, perplexity, report."""
+    from autan.model.fim import detect_family
+    from autan.model.train.evaluate import (
+        evaluate_fim,
+        format_report,
+        make_tasks,
+        perplexity,
+        simple_context,
+    )
+
     opts = EvalOptions(tasks=args.tasks, budgets=parse_budgets(args.budgets),
                        ppl_files=args.ppl_files, seed=args.seed)
     docs = heldout_docs(args)
@@ -159,6 +172,9 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 def write_outputs(args: argparse.Namespace, report: EvalReport, markdown: str,
                   packages: list[str], opts: EvalOptions) -> None:
+    """The JSON results and the card's evaluation section, when asked."""
+    from autan.model.train.card import update_eval_section
+
     if args.json is not None:
         data = {"fim": {str(b): {k: s.as_dict() for k, s in scores.items()}
                         for b, scores in report.fim.items()},
@@ -168,3 +184,19 @@ def write_outputs(args: argparse.Namespace, report: EvalReport, markdown: str,
         args.json.write_text(json.dumps(data, indent=1) + "\n")
     if args.card:
         update_eval_section(args.model / "MODEL_CARD.md", markdown)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point (`python -m autan.cli.eval`), for machines without the
+    indexer's dependencies; model file problems are one line, as in `autan`."""
+    parser = argparse.ArgumentParser(prog="autan eval", description=__doc__.split("\n\n")[1])
+    add_arguments(parser)
+    try:
+        return int(run(parser.parse_args(argv)))
+    except (UsageError, ModelFileError) as err:
+        print(f"autan: error: {err}", file=sys.stderr)
+        return int(ExitCode.USAGE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

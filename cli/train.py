@@ -17,16 +17,18 @@ import sys
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from autan.cli.common import DTYPES, ExitCode, UsageError
+from autan.cli.common import ExitCode, UsageError
 from autan.model.config import CONFIGS
-from autan.model.train.card import SHARD_BYTES, export_model, hardware, model_card, training_summary
-from autan.model.train.data import DataOptions
-from autan.model.train.fim import FimOptions
-from autan.model.train.loop import TrainData, TrainOptions, TrainResult, resolve_device, train
-from autan.model.train.prepare import Prepared, load_prepared, prepare
+from autan.model.errors import ModelFileError
+from autan.model.train.options import SHARD_BYTES, TrainOptions
+
+if TYPE_CHECKING:  # torch loads only when training runs (`autan` itself starts without it)
+    from autan.model.train.loop import TrainResult
+    from autan.model.train.prepare import Prepared
+
+SHIP_DTYPES = {"bf16": "bfloat16", "fp32": "float32"}  # names of torch dtypes
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class TrainDefaults:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register `autan train`."""
     p = sub.add_parser("train", help="train a code model (corpus, tokenizer, FIM training)",
                        description=__doc__.split("\n\n")[1])
     add_arguments(p)
@@ -46,6 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The options, shared by `autan train` and `python -m autan.cli.train`."""
     d, t = TrainDefaults(), TrainOptions()
     p.add_argument("--out", type=Path, required=True, help="output folder (the model)")
     p.add_argument("--corpus", type=Path, action="append", default=[], metavar="DIR",
@@ -69,7 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compile", action="store_true", help="torch.compile the model")
     p.add_argument("--resume", action="store_true", help="continue from the saved state")
     p.add_argument("--state-dir", type=Path, help="resumable state (default: OUT/train_state)")
-    p.add_argument("--ship-dtype", choices=["bf16", "fp32"], default=d.ship_dtype,
+    p.add_argument("--ship-dtype", choices=sorted(SHIP_DTYPES), default=d.ship_dtype,
                    help=f"dtype of the exported weights (default: {d.ship_dtype})")
     p.add_argument("--shard-mb", type=float, default=d.shard_mb,
                    help=f"largest weight file in MiB (default: {d.shard_mb:g})")
@@ -81,6 +85,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def get_data(args: argparse.Namespace) -> Prepared:
     """The prepared data: --data, an earlier preparation in OUT/data, or a new one."""
+    from autan.model.train.prepare import load_prepared, prepare
+
     try:
         if args.data is not None:
             return load_prepared(args.data)
@@ -97,12 +103,14 @@ def get_data(args: argparse.Namespace) -> Prepared:
 
 
 def train_options(args: argparse.Namespace) -> TrainOptions:
+    """TrainOptions from the parsed arguments (same names)."""
     names = {f.name for f in fields(TrainOptions)}
     values = {k: v for k, v in vars(args).items() if k in names}
     return TrainOptions(**values, time_budget_s=args.time_budget)
 
 
 def describe(prepared: Prepared) -> str:
+    """One line saying what the data is, before a long run starts."""
     c = prepared.corpus
     counts = {s: sum(1 for p in c.packages if p.split == s) for s in ("train", "heldout")}
     chars = sum(p.chars for p in c.packages if p.split == "train")
@@ -112,12 +120,19 @@ def describe(prepared: Prepared) -> str:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    """Prepare (or load) the data, train, export."""
     started = time.time()
     prepared = get_data(args)
     print(describe(prepared), file=sys.stderr)
     if args.prepare_only:
         print(f"prepared {args.out}", file=sys.stderr)
         return ExitCode.OK
+    import torch
+
+    from autan.model.train.data import DataOptions
+    from autan.model.train.fim import FimOptions
+    from autan.model.train.loop import TrainData, train
+
     opts = train_options(args)
     if opts.device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {opts.device}: no CUDA device is available")
@@ -137,7 +152,12 @@ def run(args: argparse.Namespace) -> ExitCode:
 def export(args: argparse.Namespace, opts: TrainOptions, prepared: Prepared,
            result: TrainResult, wall_s: float) -> None:
     """Write the model folder and its card."""
-    dtype = DTYPES[args.ship_dtype]
+    import torch
+
+    from autan.model.train.card import export_model, hardware, model_card, training_summary
+    from autan.model.train.loop import resolve_device
+
+    dtype = getattr(torch, SHIP_DTYPES[args.ship_dtype])
     s = result.state
     last = result.log[-1] if result.log else {}
     facts = {"tokens trained": f"{s.tokens / 1e6:.1f}M ({s.step} steps of {opts.batch_size} x "
@@ -162,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     try:
         return int(run(parser.parse_args(argv)))
-    except UsageError as err:
+    except (UsageError, ModelFileError) as err:
         print(f"autan: error: {err}", file=sys.stderr)
         return int(ExitCode.USAGE)
 

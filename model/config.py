@@ -171,6 +171,12 @@ CONFIGS: dict[str, dict] = {
     "codestral-mamba-7b": dict(kind="mamba2", vocab=32768, d_model=4096, n_layers=64,
                                headdim=64, d_state=128, n_groups=8, chunk_size=256),
     "tiny-hybrid": dict(kind="hybrid", vocab=512, d_model=128, pattern="M-M*M-M-", d_ff=256),
+    # autan's own models (model/train): Mamba-2 with two NoPE attention layers to copy from
+    # context; trained with tied embeddings. autan-small: 15.1M parameters, 30 MB in bf16
+    # (the GPU-trained default); autan-tiny: 6.9M, for a few hours of CPU training.
+    "autan-small": dict(kind="hybrid", vocab=16384, d_model=384, pattern="MMM*MMM*MM",
+                        d_ff=1024),
+    "autan-tiny": dict(kind="hybrid", vocab=16384, d_model=256, pattern="MM*MM*M", d_ff=512),
     "tiny-mistral": dict(kind="mistral", vocab=512, d_model=128, n_layers=2, nheads=4, nkv=2,
                          d_ff=256, sliding_window=32),
     "codestral-22b": dict(kind="mistral", vocab=32768, d_model=6144, n_layers=56, nheads=48,

@@ -34,19 +34,59 @@ def checkpoint_tensors(model: Model) -> dict[str, torch.Tensor]:
     return out
 
 
-def save_checkpoint(model: Model, folder: str | Path) -> Path:
+def shard(tensors: dict[str, torch.Tensor], max_bytes: int) -> list[dict[str, torch.Tensor]]:
+    """Tensors split in order into groups of at most `max_bytes` (a larger tensor alone)."""
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for key, tensor in tensors.items():
+        nbytes = tensor.numel() * tensor.element_size()
+        if shards[-1] and size + nbytes > max_bytes:
+            shards.append({})
+            size = 0
+        shards[-1][key] = tensor
+        size += nbytes
+    return shards
+
+
+def save_checkpoint(model: Model, folder: str | Path, dtype: torch.dtype | None = None,
+                    max_shard_bytes: int | None = None, extra_config: dict | None = None) -> Path:
     """Write config.json and model.safetensors into `folder` (created if needed).
 
-    Files are written to temporary names and renamed, so a reader never sees half a file.
+    `dtype` converts the weights as written (a bf16 copy of an fp32 model is half the size);
+    `max_shard_bytes` splits them into `model-0000i-of-0000n.safetensors` files listed in
+    `model.safetensors.index.json`, as Hugging Face shards, where files must stay small;
+    `extra_config` adds fields to config.json. Weights left by an earlier save in the other
+    layout are removed, since the loader would prefer them. Files are written to temporary
+    names and renamed, so a reader never sees half a file.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     adapter = ADAPTERS[model.cfg.architecture]
-    config = adapter.hf_config(model.cfg)  # type: ignore[attr-defined]
-    weights_tmp = folder / "model.safetensors.tmp"
-    save_file(checkpoint_tensors(model), str(weights_tmp), metadata={"format": "pt"})
-    config_tmp = folder / "config.json.tmp"
-    config_tmp.write_text(json.dumps(config, indent=2) + "\n")
-    os.replace(weights_tmp, folder / "model.safetensors")
-    os.replace(config_tmp, folder / "config.json")
+    config = {**adapter.hf_config(model.cfg), **(extra_config or {})}  # type: ignore[attr-defined]
+    tensors = checkpoint_tensors(model)
+    if dtype is not None:
+        tensors = {k: v.to(dtype) for k, v in tensors.items()}
+    groups = [tensors] if max_shard_bytes is None else shard(tensors, max_shard_bytes)
+    names = (["model.safetensors"] if len(groups) == 1 else
+             [f"model-{i + 1:05d}-of-{len(groups):05d}.safetensors" for i in range(len(groups))])
+    for old in [*folder.glob("model-*-of-*.safetensors"), folder / "model.safetensors",
+                folder / "model.safetensors.index.json"]:
+        if old.name not in names:
+            old.unlink(missing_ok=True)
+    for name, group in zip(names, groups, strict=True):
+        save_file(group, str(folder / f"{name}.tmp"), metadata={"format": "pt"})
+        os.replace(folder / f"{name}.tmp", folder / name)
+    if len(groups) > 1:
+        index = {"metadata": {"total_size": sum(v.numel() * v.element_size()
+                                                for v in tensors.values())},
+                 "weight_map": {k: n for n, g in zip(names, groups, strict=True) for k in g}}
+        write_json(folder / "model.safetensors.index.json", index)
+    write_json(folder / "config.json", config)
     return folder
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Atomic write of a JSON file (temporary name, then rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)

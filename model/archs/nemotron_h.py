@@ -161,6 +161,30 @@ class NemotronHAdapter:
             norm_eps=float(raw.get("layer_norm_epsilon", 1e-5)), tie_embeddings=False,
         )
 
+    def hf_config(self, cfg: ModelConfig) -> dict:
+        """The config.json for a model of M / * / - blocks (for `writer.py`), in the Hub
+        spelling `model_config` reads back to the same `ModelConfig`. The layout has one
+        Mamba-2, one attention and one MLP config for all layers; a model that differs by
+        layer, or that this adapter would read differently, is refused (ValueError)."""
+        symbols = {"mamba2": "M", "attention": "*", "mlp": "-"}
+        kinds = {b.kind: b.mixer for b in cfg.blocks}
+        if set(kinds) - set(symbols) or any(kinds[b.kind] != b.mixer for b in cfg.blocks):
+            raise ValueError("NemotronH config.json needs one config per kind among M * -")
+        out: dict = {
+            "architectures": ["NemotronHForCausalLM"], "model_type": "nemotron_h",
+            "vocab_size": cfg.vocab_size, "hidden_size": cfg.d_model,
+            "num_hidden_layers": cfg.n_blocks,
+            "hybrid_override_pattern": "".join(symbols[b.kind] for b in cfg.blocks),
+            "layer_norm_epsilon": cfg.norm_eps, "tie_word_embeddings": cfg.tie_embeddings,
+            "bos_token_id": cfg.bos_token_id, "eos_token_id": cfg.eos_token_id,
+            "residual_in_fp32": True, "use_bias": False, "mlp_bias": False,
+        }
+        for kind, fields in (("mamba2", nemotron_mamba_fields), ("attention", attention_fields),
+                             ("mlp", mlp_fields)):
+            if kind in kinds:
+                out.update(fields(kinds[kind], cfg))
+        return out
+
     def source(self, name: str, cfg: ModelConfig, available: set[str]) -> Source | None:
         base = "model." if "model.norm_f.weight" in available else "backbone."
         embed = first_present([base + "embeddings.weight", base + "embedding.weight"], available)
@@ -181,6 +205,35 @@ class NemotronHAdapter:
             return moe_source(layer + "mixer.", rest, moe, available)
         suffix = mamba2_mixer_key(rest) if kind == "mamba2" else rest
         return Source((f"{layer}mixer.{suffix}",))
+
+
+def nemotron_mamba_fields(m: Mamba2Config, cfg: ModelConfig) -> dict:
+    """Mamba-2 fields; the layout gates before the norm and shares the model's norm eps."""
+    if m.norm_before_gate or not m.gated_norm or m.norm_eps != cfg.norm_eps or m.proj_bias:
+        raise ValueError("NemotronH Mamba-2 gates before a norm with the model's eps, no bias")
+    return {
+        "mamba_num_heads": m.nheads, "mamba_head_dim": m.headdim, "ssm_state_size": m.d_state,
+        "n_groups": m.n_groups, "conv_kernel": m.d_conv, "chunk_size": m.chunk_size,
+        "use_conv_bias": m.conv_bias, "mamba_hidden_act": "silu",
+        "time_step_limit": [m.dt_limit[0], {"__float__": "Infinity"}
+                            if m.dt_limit[1] == float("inf") else m.dt_limit[1]],
+    }
+
+
+def attention_fields(a: AttentionConfig, cfg: ModelConfig) -> dict:
+    """NoPE attention without biases, the only kind the layout has."""
+    if (a.rope_theta is not None or a.sliding_window is not None or a.qkv_bias or a.out_bias
+            or a.scale != a.headdim**-0.5):
+        raise ValueError("NemotronH attention has no positions, window, biases or scale")
+    return {"num_attention_heads": a.nheads, "num_key_value_heads": a.nkv_heads,
+            "head_dim": a.headdim, "attention_bias": False}
+
+
+def mlp_fields(m: MLPConfig, cfg: ModelConfig) -> dict:
+    """The non-gated MLP."""
+    if m.gated or m.bias:
+        raise ValueError("NemotronH MLPs are not gated and have no bias")
+    return {"intermediate_size": m.d_ff, "mlp_hidden_act": m.activation}
 
 
 def moe_source(mixer: str, rest: str, moe: MoEConfig, available: set[str]) -> Source:

@@ -1,0 +1,26 @@
+"""The bundled default model: where it lives inside the package, and whether it is there.
+
+A new user must get real completions with nothing to download, so a small model trained by
+`autan train` ships inside the package, in `model/weights/default/` (installed as
+`autan/model/weights/default/`): config.json, the safetensors weights (bf16, sharded into files
+under 16 MiB), tokenizer.json and MODEL_CARD.md, the same layout any model folder has, read by
+the same loader. Commands use it when no model is configured.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "weights" / "default"
+
+
+def is_model_folder(folder: Path) -> bool:
+    """Whether `folder` holds a config, a tokenizer and some safetensors weights."""
+    return (folder / "config.json").is_file() and (folder / "tokenizer.json").is_file() and (
+        any(folder.glob("*.safetensors")))
+
+
+def default_model_dir() -> Path | None:
+    """The bundled model's folder, or None when this installation has none (a source
+    checkout before the first trained model is committed)."""
+    return DEFAULT_MODEL_DIR if is_model_folder(DEFAULT_MODEL_DIR) else None
