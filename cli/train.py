@@ -57,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, help="prepared data folder (from --prepare-only)")
     p.add_argument("--prepare-only", action="store_true",
                    help="gather the corpus and train the tokenizer into OUT, then stop")
+    p.add_argument("--add-local", action="store_true",
+                   help="with --data: also train on this machine's standard library and "
+                   "permissively licensed packages that the prepared corpus lacks")
     p.add_argument("--no-stdlib", action="store_true", help="leave out the standard library")
     p.add_argument("--no-site", action="store_true", help="leave out installed packages")
     p.add_argument("--vocab-size", type=int, default=d.vocab_size)
@@ -85,11 +88,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def get_data(args: argparse.Namespace) -> Prepared:
     """The prepared data: --data, an earlier preparation in OUT/data, or a new one."""
+    from autan.model.train.corpus import gather, merge
     from autan.model.train.prepare import load_prepared, prepare
 
     try:
         if args.data is not None:
-            return load_prepared(args.data)
+            prepared = load_prepared(args.data)
+            if args.add_local:
+                local = gather(args.corpus, stdlib=not args.no_stdlib, site=not args.no_site)
+                prepared.corpus = merge(prepared.corpus, local)
+            return prepared
         folder = args.out if args.prepare_only else args.out / "data"
         if (folder / "prepared.json").exists() and not args.prepare_only:
             return load_prepared(folder)

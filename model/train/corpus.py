@@ -299,13 +299,38 @@ def gather(folders: Iterable[Path] = (), stdlib: bool = True, site: bool = True,
     return corpus
 
 
+def merge(base: Corpus, extra: Corpus) -> Corpus:
+    """`base` plus the packages of `extra` it lacks (by name), documents deduplicated by
+    content: a prepared corpus grown with what another machine has installed."""
+    names = {p.name for p in base.packages} | {p.name for p in base.excluded}
+    hashes = {hashlib.sha1(d.text.encode()).digest() for d in base.docs}
+    out = Corpus(list(base.packages), list(base.docs), list(base.excluded))
+    for info in extra.excluded:
+        if info.name not in names:
+            out.excluded.append(info)
+    for info in extra.packages:
+        if info.name in names:
+            continue
+        kept = [d for d in extra.docs if d.package == info.name and
+                (h := hashlib.sha1(d.text.encode()).digest()) not in hashes and not hashes.add(h)]
+        if kept:
+            info.files, info.chars = len(kept), sum(len(d.text) for d in kept)
+            out.packages.append(info)
+            out.docs.extend(kept)
+    return out
+
+
+def corpus_meta(corpus: Corpus) -> dict:
+    """Packages and licenses as JSON (corpus.json, and the model card's table)."""
+    return {"packages": [asdict(p) for p in corpus.packages],
+            "excluded": [asdict(p) for p in corpus.excluded]}
+
+
 def save_corpus(corpus: Corpus, folder: Path) -> Path:
     """`corpus.json` (packages, licenses, split) and `docs.jsonl.gz` (the texts): a few tens
     of MB for the whole standard library and site-packages, small enough to carry."""
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {"packages": [asdict(p) for p in corpus.packages],
-            "excluded": [asdict(p) for p in corpus.excluded]}
-    (folder / "corpus.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (folder / "corpus.json").write_text(json.dumps(corpus_meta(corpus), indent=1) + "\n")
     tmp = folder / "docs.jsonl.gz.tmp"
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=6) as f:
         for d in corpus.docs:

@@ -118,11 +118,7 @@ def encode_samples(samples: Sequence[Sequence[Piece]], encoder: HfTokenizer,
     encoded = iter(encoder.encode_batch(texts, add_special_tokens=False))
     out = []
     for sample in samples:
-        parts: list[list[int]] = []
-        for piece in sample:
-            if isinstance(piece, Special):
-                parts.append([ids[piece]])
-            elif piece:
-                parts.append(next(encoded).ids)
-        out.append(np.fromiter((t for part in parts for t in part), dtype=np.int32))
+        parts = [np.array([ids[piece]], dtype=np.int32) if isinstance(piece, Special)
+                 else np.asarray(next(encoded).ids, dtype=np.int32) for piece in sample if piece]
+        out.append(np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32))
     return out

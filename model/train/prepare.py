@@ -16,7 +16,14 @@ from pathlib import Path
 
 from autan.model.train.bpe import DEFAULT_VOCAB, plain_encoder, sample_texts, save_tokenizer
 from autan.model.train.bpe import train_bpe as train_tokenizer
-from autan.model.train.corpus import Corpus, Document, gather, load_corpus, save_corpus
+from autan.model.train.corpus import (
+    Corpus,
+    Document,
+    corpus_meta,
+    gather,
+    load_corpus,
+    save_corpus,
+)
 
 
 @dataclass
@@ -29,7 +36,7 @@ class Prepared:
     @property
     def meta(self) -> dict:
         """Packages and licenses, as the model card lists them."""
-        return json.loads((self.folder / "corpus.json").read_text(encoding="utf-8"))
+        return corpus_meta(self.corpus)
 
 
 def measure_chars_per_token(docs: list[Document], tokenizer: Path, n: int = 400) -> float:

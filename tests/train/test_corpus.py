@@ -12,6 +12,7 @@ from autan.model.train.corpus import (
     gather,
     is_heldout,
     load_corpus,
+    merge,
     save_corpus,
     spdx_allowed,
     stdlib_packages,
@@ -97,3 +98,16 @@ def test_heldout_packages_never_reach_the_training_split() -> None:
     assert held  # the standard library alone has held-out packages (stdlib-asyncio, ...)
     assert not {d.package for d in corpus.split("train")} & held
     assert {d.package for d in corpus.split("heldout")} == held
+
+
+def test_merge_adds_only_missing_packages_and_new_texts(tmp_path: Path) -> None:
+    docs = make_docs(packages=3, files=2)
+    write_folder(tmp_path / "src", docs)
+    root = tmp_path / "src"
+    base = gather([root / "pkg0", root / "pkg1"], stdlib=False, site=False)
+    (root / "pkg2" / "dup.py").write_text(docs[0].text)  # already in pkg0
+    extra = gather([root / "pkg1", root / "pkg2"], stdlib=False, site=False)
+    merged = merge(base, extra)
+    assert [p.name for p in merged.packages] == ["pkg0", "pkg1", "pkg2"]
+    assert sorted(d.path for d in merged.docs if d.package == "pkg2") == ["mod0.py", "mod1.py"]
+    assert merged.packages[2].files == 2 and len(base.packages) == 2
