@@ -47,13 +47,13 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 async def complete(args: argparse.Namespace, path: Path, line: int, col: int):
     from autan.indexer.files import read_text
-    from autan.model.demo import demo_checkpoint
+    from autan.model.demo import default_or_demo
     from autan.server.backend import LocalBackend, RemoteBackend
     from autan.server.completion import Completer, Request
     from autan.server.options import CompletionOptions, ModelOptions
 
     index = open_index(find_root(path), quiet=True)
-    model_dir = args.model or demo_checkpoint()
+    model_dir = args.model or default_or_demo()
     options = ModelOptions(path=str(model_dir), device=args.device, endpoint=args.endpoint,
                            endpoint_model=args.endpoint_model)
     local = LocalBackend(model_dir, options, shared=False)

@@ -84,12 +84,12 @@ def run(args: argparse.Namespace) -> ExitCode:
     # OpenMP threads that spin while waiting steal the core a neighbour (the editor, the
     # language server) needs; passive waiting measured 6x faster decode on a busy 2-core box.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from autan.model.demo import demo_checkpoint
+    from autan.model.demo import default_or_demo
     from autan.server.engine_process import EngineBusy, ServeConfig, claim_stdio, lock_socket
     from autan.server.engine_process import serve as serve_engine
 
     if args.model is None:
-        args.model = demo_checkpoint()
+        args.model = default_or_demo()
     socket_path = _socket_path(args)
     if socket_path is not None:
         try:

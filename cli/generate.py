@@ -24,8 +24,8 @@ class GenerateDefaults:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     d = GenerateDefaults()
     p = sub.add_parser("generate", help="stream a completion of a prompt",
-                       description="Stream a completion. Without --model, a small demo model "
-                       "with random weights is made under the user cache and used.")
+                       description="Stream a completion. Without --model, the bundled default "
+                       "model is used.")
     add_model_options(p, required=False)
     p.add_argument("--prompt", required=True, help="text to continue")
     p.add_argument("--max-tokens", type=int, default=d.max_tokens,
@@ -43,12 +43,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from autan.model.demo import demo_checkpoint
+    from autan.model.demo import default_or_demo
     from autan.model.engine import Done, TokenEvent
     from autan.model.sampling import SamplingParams
 
     if args.model is None:
-        args.model = demo_checkpoint()
+        args.model = default_or_demo()
     engine = load_engine(args)
     tok = engine.tokenizer
     ids = tok.encode(args.prompt)

@@ -60,6 +60,13 @@ def demo_folder() -> Path:
     return default_cache_dir() / "demo-model"
 
 
+def default_or_demo() -> Path:
+    """The bundled default model, or (in a checkout without one) the demo model."""
+    from autan.model.default_model import default_model_dir
+
+    return default_model_dir() or demo_checkpoint()
+
+
 def demo_checkpoint() -> Path:
     """The demo model's folder under the user cache, made on first use."""
     folder = demo_folder()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from autan.model.default_model import default_model_dir
 from autan.model.demo import demo_folder
 from autan.model.fim import FimFamily, FimPrompt, build_fim_prompt, detect_family
 from autan.model.tokenizer import Tokenizer
@@ -76,8 +77,12 @@ def line_start_boundary(build: object, prompt: Prompt, full: FimPrompt) -> int |
 
 
 def default_model_folder() -> Path:
-    """The model used when none is configured. Until a trained model ships, the demo model,
-    made (once) by a child process: making it needs torch, which this process never loads."""
+    """The model used when none is configured: the bundled default model, or in a checkout
+    without one the demo model, made (once) by a child process: making it needs torch,
+    which this process never loads."""
+    bundled = default_model_dir()
+    if bundled is not None:
+        return bundled
     folder = demo_folder()
     if not (folder / "tokenizer.json").exists():
         subprocess.run([sys.executable, "-c", "from autan.model.demo import demo_checkpoint; "
