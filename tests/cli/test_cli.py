@@ -49,10 +49,15 @@ def test_generate_json_ends_with_the_summary(model_dir: Path) -> None:
     assert summary["prompt_tokens"] > 0 and summary["cached_tokens"] == 0
 
 
-def test_generate_without_model_makes_the_demo_checkpoint(tmp_path: Path) -> None:
-    result = autan("generate", "--prompt", "x = ", "--max-tokens", "4", cache=tmp_path)
+def test_generate_without_model_uses_the_bundled_model(tmp_path: Path) -> None:
+    from autan.model.default_model import default_model_dir
+
+    result = autan("generate", "--prompt", "x = ", "--max-tokens", "4", "--json",
+                   cache=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "autan" / "demo-model" / "model.safetensors").exists()
+    assert json.loads(result.stdout.splitlines()[-1])["prompt_tokens"] > 0
+    demo_made = (tmp_path / "autan" / "demo-model" / "model.safetensors").exists()
+    assert demo_made == (default_model_dir() is None)  # the demo only stands in for it
 
 
 def test_bench_engine_reports_cold_and_cached(tmp_path: Path) -> None:
