@@ -204,6 +204,10 @@ class RepoIndex:
             return None
         language = language_for(rel)
         previous = self._raw.get(rel)
+        current = self.records.get(rel)
+        if (not edits and previous is not None and previous[0] == text and current is not None
+                and current.sha1 == sha1_bytes(text.encode("utf-8", "surrogatepass"))):
+            return current  # unchanged since the last request: nothing to re-parse
         tree = None
         if edits and previous is not None and language is not None:
             text, tree = previous
