@@ -6,14 +6,18 @@ import ast
 import importlib
 import logging
 import random
-import time
 from pathlib import Path
 
 import pytest
 
 import autan.server.postprocess as postprocess
 from autan.server.postprocess import PIPELINE, run_pipeline
-from autan.server.postprocess.types import Completion, CompletionContext
+from autan.server.postprocess.types import (
+    PREFIX_WINDOW,
+    SUFFIX_WINDOW,
+    Completion,
+    CompletionContext,
+)
 
 PACKAGE = Path(postprocess.__file__).parent
 HELPERS = {"__init__", "types"}
@@ -101,35 +105,32 @@ def test_no_filter_raises_on_odd_input(language: str | None) -> None:
             item = result
 
 
-def test_a_10mb_suffix_costs_no_more_than_a_small_one() -> None:
+def test_a_10mb_suffix_is_read_only_through_its_bounded_window() -> None:
+    """Why a 10 MB suffix costs what a small one does: filters only see a bounded window.
+    (Speed itself is measured in benchmarks, not asserted here.)"""
     prefix = "import os\n\n\ndef main(argv):\n    if argv:"
     small = "\n    return 0\n"
     huge = small + "x = (1 + 2)  # ( [ {\n" * 500_000
     assert len(huge) > 10_000_000
     completion = Completion("\n        return len(argv)\n    return 0\n")
-
-    def timed(suffix: str) -> float:
-        start = time.perf_counter()
-        for _ in range(5):
-            ctx = CompletionContext(prefix, suffix, language="python")
-            out = run_pipeline(completion, ctx)
-        assert out is not None and out.text == "\n        return len(argv)"
-        return (time.perf_counter() - start) / 5
-
-    assert timed(huge) < 0.1
-    assert timed(huge) < timed(small) * 20 + 0.01
+    outs = []
+    for suffix in (small, huge):
+        ctx = CompletionContext(prefix, suffix, language="python")
+        assert len(ctx.suffix) <= SUFFIX_WINDOW
+        outs.append(run_pipeline(completion, ctx))
+    assert outs[0] is not None and outs[0].text == "\n        return len(argv)"
+    assert outs[1] == outs[0]
 
 
-def test_typical_completion_is_fast() -> None:
+def test_typical_completion_reads_a_bounded_prefix() -> None:
     prefix = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(400))
     prefix += "class A:\n    def run(self, items):║"
     doc_prefix, _ = prefix.split("║")
     completion = Completion("\n        for item in items:\n            self.handle(item)\n"
                             "        return len(items)\n\n    def stop(self):\n        pass")
-    start = time.perf_counter()
-    for _ in range(20):
-        run_pipeline(completion, CompletionContext(doc_prefix, "\n", language="python"))
-    assert (time.perf_counter() - start) / 20 < 0.05
+    ctx = CompletionContext(doc_prefix, "\n", language="python")
+    assert len(ctx.prefix) <= PREFIX_WINDOW
+    assert run_pipeline(completion, ctx) is not None
 
 
 @pytest.mark.parametrize(("prefix", "suffix"), [
