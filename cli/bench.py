@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autan.cli import bench_lsp
-from autan.cli.common import ExitCode, resolve_device, resolve_dtype
+from autan.cli.common import ExitCode, UsageError, resolve_device, resolve_dtype
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--model", type=Path, help="count tokens with this model's tokenizer")
     i.add_argument("--json", action="store_true", help="print results as JSON")
     i.set_defaults(handler=run_index)
+    k = group.add_parser("kernels", help="Triton kernels beside mamba-ssm and SDPA at real "
+                         "model shapes (CUDA)",
+                         description="CUDA-event timings of each Triton op and its peer in the "
+                         "same run, with GB/s and TFLOP/s against this device's measured copy "
+                         "bandwidth and matmul rate.")
+    k.add_argument("--ops", default="", help="comma-separated op name prefixes (default: all)")
+    k.add_argument("--reps", type=int, default=50, help="timed calls per case (default: 50)")
+    k.add_argument("--smoke", action="store_true",
+                   help="tiny shapes on CPU under Triton's interpreter (checks the benchmark "
+                   "runs; its timings mean nothing)")
+    k.add_argument("--json", action="store_true", help="print results as JSON")
+    k.set_defaults(handler=run_kernels)
     bench_lsp.add_parser(group)
 
 
@@ -102,6 +114,59 @@ def run_index(args: argparse.Namespace) -> ExitCode:
         print(f"build_context at {budget:,} tokens: {ms:.1f} ms "
               f"({r.context_tokens[budget]:,} tokens filled)")
     print(f"peak RSS: {r.peak_rss_mib:.0f} MiB")
+    return ExitCode.OK
+
+
+def run_kernels(args: argparse.Namespace) -> ExitCode:
+    import os
+
+    if args.smoke:
+        # Triton reads this when the kernels are decorated, so before they are imported.
+        os.environ["TRITON_INTERPRET"] = "1"
+    import torch
+
+    from autan.kernels._triton import HAVE_TRITON, interpreting
+
+    if not HAVE_TRITON:
+        raise UsageError("autan bench kernels: Triton is not installed (pip install 'autan[gpu]')")
+    if args.smoke and not interpreting():
+        raise UsageError("autan bench kernels --smoke: the kernels were loaded before "
+                         "TRITON_INTERPRET=1 could be set; run it in a fresh process")
+    if not args.smoke and not torch.cuda.is_available():
+        raise UsageError("autan bench kernels: needs a CUDA GPU (or --smoke for a CPU check)")
+    from autan.kernels import benchmark as kernel_bench
+
+    device = torch.device("cpu" if args.smoke else "cuda")
+    ops = {o.strip() for o in args.ops.split(",") if o.strip()}
+    header_printed = False
+
+    def show(row: kernel_bench.Row) -> None:
+        nonlocal header_printed
+        if args.json:
+            return
+        if not header_printed:
+            print(kernel_bench.TABLE_HEADER)
+            header_printed = True
+        print(kernel_bench.format_row(row, peaks_holder[0]))
+
+    peaks_holder: list[kernel_bench.Peaks] = []
+    if not args.json:
+        print(f"# autan bench kernels: {kernel_bench.hardware(device)}, bf16, batch 1 unless "
+              "stated" + (" (smoke run: tiny shapes, interpreter)" if args.smoke else ""))
+        peaks = kernel_bench.measure_peaks(device, args.smoke)
+        peaks_holder.append(peaks)
+        print(f"device peaks measured now: copy {peaks.copy_gb_s:,.0f} GB/s, matmul "
+              f"{peaks.matmul_tflop_s:,.1f} TFLOP/s")
+    else:
+        peaks_holder.append(kernel_bench.measure_peaks(device, args.smoke))
+    report = kernel_bench.run(device, smoke=args.smoke, ops=ops, reps=args.reps, on_row=show,
+                              peaks=peaks_holder[0])
+    if args.json:
+        print(json.dumps({"hardware": report.hardware, "peaks": asdict(report.peaks),
+                          "peers": report.peer_note,
+                          "rows": [asdict(r) for r in report.rows]}))
+    else:
+        print(f"peers: {report.peer_note}")
     return ExitCode.OK
 
 

@@ -70,6 +70,25 @@ def test_bench_engine_reports_cold_and_cached(tmp_path: Path) -> None:
     assert prefix["cold_ms"] > 0 and prefix["cached_ms"] > 0
 
 
+def test_bench_kernels_smoke_run_reports_every_op_and_its_peer() -> None:
+    """The kernel benchmark's code path at tiny shapes under the interpreter (timings unused)."""
+    pytest.importorskip("triton")
+    result = autan("bench", "kernels", "--smoke", "--ops", "ssd,attention,gated", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    ops = [row["op"] for row in report["rows"]]
+    assert ops == ["ssd_chunk_scan", "ssd_state_update", "gated_rmsnorm", "attention prefill",
+                   "attention decode"]
+    assert all(row["ms"] > 0 and row["peer"] for row in report["rows"])
+    assert report["peaks"]["copy_gb_s"] > 0 and report["peaks"]["matmul_tflop_s"] > 0
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the no-GPU error")
+def test_bench_kernels_without_a_gpu_is_a_clear_error() -> None:
+    result = bad_input("bench", "kernels")
+    assert "needs a CUDA GPU" in result.stderr
+
+
 def bad_input(*args: str) -> subprocess.CompletedProcess:
     result = autan(*args)
     assert result.returncode == 2, (result.stdout, result.stderr)

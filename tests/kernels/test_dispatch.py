@@ -1,0 +1,47 @@
+"""The engine's op names pick the Triton kernel for CUDA tensors and the reference otherwise."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from autan import kernels
+from autan.kernels import _triton
+
+
+def test_cpu_tensors_never_take_the_triton_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even under the interpreter (as in these tests), serving on CPU uses the references."""
+    assert not _triton.use_triton(torch.zeros(1))
+    x = torch.randn(2, 8)
+    w = torch.ones(8)
+    assert torch.equal(kernels.rmsnorm(x, w, 1e-5), kernels.rmsnorm_ref(x, w, 1e-5))
+
+
+@pytest.mark.parametrize("name", ["attention", "causal_conv1d", "gated_rmsnorm", "rmsnorm",
+                                  "selective_scan", "selective_state_update", "ssd_chunk_scan",
+                                  "ssd_state_update"])
+@pytest.mark.parametrize("on_cuda", [False, True])
+def test_each_name_routes_by_device(name: str, on_cuda: bool,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    op = getattr(kernels, name)
+    assert op.ref is getattr(kernels, f"{name}_ref")
+    assert op.fast.__module__ == op.ref.__module__ and op.fast.__name__ == name
+    calls: list[tuple[str, tuple, dict]] = []
+    monkeypatch.setattr(op, "fast", lambda *a, **k: calls.append(("fast", a, k)))
+    monkeypatch.setattr(op, "ref", lambda *a, **k: calls.append(("ref", a, k)))
+    monkeypatch.setattr(kernels, "use_triton", lambda t: on_cuda)
+    first = torch.zeros(1)
+    op(first, 1, key=2)
+    assert calls == [("fast" if on_cuda else "ref", (first, 1), {"key": 2})]
+
+
+def test_ref_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTAN_KERNELS", "ref")
+    monkeypatch.setattr(_triton, "HAVE_TRITON", True)
+
+    class FakeCuda:
+        is_cuda = True
+
+    assert not _triton.use_triton(FakeCuda())  # type: ignore[arg-type]
+    monkeypatch.setenv("AUTAN_KERNELS", "")
+    assert _triton.use_triton(FakeCuda())  # type: ignore[arg-type]
