@@ -174,6 +174,14 @@ def print_shape(r: object) -> None:
     print(f"\n## {r.shape}: {r.params_m:.1f}M parameters, state {r.state_mib:.2f} MiB")
     print(f"prefill {r.prefill_tokens} tokens: {r.prefill_tok_s:,.0f} tokens/s; "
           f"decode: {r.decode_tok_s:,.1f} tokens/s")
+    if r.decode_floor_tok_s is not None:
+        graph = ("not applicable (attention or experts)" if r.decode_graph_tok_s is None
+                 else f"{r.decode_graph_tok_s:,.1f} tokens/s")
+        best = max(r.decode_tok_s, r.decode_graph_tok_s or 0.0)
+        print(f"decode with a CUDA graph: {graph}; bandwidth floor "
+              f"{r.decode_floor_tok_s:,.1f} tokens/s "
+              f"({1000 / r.decode_floor_tok_s:.2f} ms/token); best is "
+              f"{best / r.decode_floor_tok_s:.0%} of the floor")
     print("| cached prefix | cold TTFT ms | cached TTFT ms | computed | speed-up |")
     print("|---:|---:|---:|---:|---:|")
     for p in r.prefixes:

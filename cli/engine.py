@@ -52,6 +52,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="serve the OpenAI-compatible HTTP API there (port 0: a free port)")
     p.add_argument("--cache-mib", type=int, default=d.cache_mib,
                    help=f"prefix state cache budget in MiB (default: {d.cache_mib})")
+    p.add_argument("--cuda-graph", action="store_true",
+                   help="replay decode steps from a CUDA graph (Mamba-only models on CUDA)")
     p.add_argument("--idle-exit", type=float, default=d.idle_exit_s, metavar="SECONDS",
                    help="exit after this long with no client (default: never)")
     p.set_defaults(handler=run)
@@ -75,7 +77,8 @@ def _load(args: argparse.Namespace) -> EngineService:
     device = resolve_device(args.device)
     model, checkpoint = load_model(args.model, resolve_dtype(args.dtype, device), device)
     tokenizer = Tokenizer.from_dir(args.model)
-    engine = Engine(model, tokenizer, EngineOptions(cache_budget_bytes=args.cache_mib << 20))
+    engine = Engine(model, tokenizer, EngineOptions(cache_budget_bytes=args.cache_mib << 20,
+                                                     cuda_graph=args.cuda_graph))
     family = detect_family(tokenizer, checkpoint.raw)
     return EngineService(engine, Path(args.model).resolve().name, family)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from autan.model import cuda_graph
 from autan.model.config import named_config
 from autan.model.engine import Engine, EngineOptions, RequestStats
 from autan.model.random_init import random_model
@@ -40,6 +41,10 @@ class ShapeResult:
     decode_tok_s: float
     state_mib: float
     prefixes: list[PrefixResult]
+    # CUDA only: decode replayed from a CUDA graph (None where the model cannot be graphed),
+    # and the bandwidth floor: weights and state read once per token at the measured copy rate.
+    decode_graph_tok_s: float | None = None
+    decode_floor_tok_s: float | None = None
 
 
 def hardware(device: torch.device) -> str:
@@ -103,11 +108,40 @@ def bench_shape(shape: str, device: torch.device, dtype: torch.dtype, prefill_to
     ids = _ids(prefill_tokens, model.cfg.vocab_size, 2)
     prefill_ms, _ = time_prefill(Engine(model), ids)
     decode_tok_s = measure_decode(engine, 32)
+    graph_tok_s = floor_tok_s = None
+    if device.type == "cuda":
+        if cuda_graph.supports(model):
+            graphed = Engine(model, options=EngineOptions(snapshot_every=1 << 30,
+                                                          cuda_graph=True))
+            measure_decode(graphed, 4)  # the capture happens here, outside the timing
+            graph_tok_s = measure_decode(graphed, 32)
+        floor_tok_s = copy_bytes_per_s(device) / bytes_per_decode_step(model)
     results = [measure_prefix(model, p, seed=10 + i) for i, p in enumerate(prefixes)]
     params = sum(p.numel() for p in model.parameters()) / 1e6
     state = model.new_state(1, 16).nbytes() / 2**20
     return ShapeResult(shape, params, prefill_tokens, prefill_tokens / prefill_ms * 1000,
-                       decode_tok_s, state, results)
+                       decode_tok_s, state, results, graph_tok_s, floor_tok_s)
+
+
+def bytes_per_decode_step(model: torch.nn.Module) -> int:
+    """What one decode token must read at least: every weight once, the state in and out."""
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    return weights + 2 * model.new_state(1, 16).nbytes()
+
+
+def copy_bytes_per_s(device: torch.device) -> float:
+    """Device-to-device copy rate (bytes read + written per second), measured now."""
+    src = torch.empty(1 << 28, dtype=torch.bfloat16, device=device).normal_()
+    dst = torch.empty_like(src)
+    for _ in range(3):
+        dst.copy_(src)
+    _sync(device)
+    start = time.perf_counter()
+    reps = 20
+    for _ in range(reps):
+        dst.copy_(src)
+    _sync(device)
+    return 2 * src.numel() * src.element_size() * reps / (time.perf_counter() - start)
 
 
 def peak_memory_mib(device: torch.device) -> float:

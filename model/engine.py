@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from autan.model import cuda_graph
 from autan.model.model import Model
 from autan.model.prefix_cache import PrefixStateCache
 from autan.model.sampling import SamplingParams, sample
@@ -30,6 +31,9 @@ class EngineOptions:
     snapshot_every: int = 4096
     prefill_chunk: int = 2048
     snapshot_prompt_end: bool = True
+    # Replay decode steps from a CUDA graph where the model allows it (model/cuda_graph.py);
+    # ignored on CPU and for models with attention or experts.
+    cuda_graph: bool = False
 
 
 @dataclass
@@ -94,6 +98,15 @@ class Engine:
         template = model.new_state(1, 16)  # only to know each block's cache type
         self.cache = PrefixStateCache(self.options.cache_budget_bytes, template.trim_snapshot)
         self._cache_lock = threading.Lock()
+        self._graphed = (cuda_graph.GraphedDecoder(model)
+                         if self.options.cuda_graph and cuda_graph.supports(model) else None)
+
+    def _decode_step(self, state: InferenceState, token: int) -> torch.Tensor:
+        """Logits (vocab,) fp32 after feeding one token to `state`."""
+        if self._graphed is not None:
+            return self._graphed.step(state, token)
+        step = torch.tensor([[token]], device=self.model.device)
+        return self.model(step, state, last_only=True)[0, -1]
 
     def _snapshot_positions(self, start: int, end: int, boundaries: Sequence[int]) -> list[int]:
         every = self.options.snapshot_every
@@ -154,26 +167,29 @@ class Engine:
         stats.ttft_ms = (time.perf_counter() - start) * 1000
         decode_start = time.perf_counter()
         stats.finish_reason = "length"
-        while len(produced) < params.max_tokens:
-            if cancel is not None and cancel.cancelled:
-                stats.finish_reason = "cancelled"
-                break
-            if token in params.stop_ids:
-                stats.finish_reason = "stop"
-                break
-            produced.append(token)
-            text += decoder.feed(token) if decoder is not None else ""
-            cut = find_stop(text, params.stop_strings)
-            if cut is not None:
-                text, stats.finish_reason = text[:cut], "stop"
-                break
-            safe = safe_prefix_length(text, params.stop_strings)
-            yield TokenEvent(token, text[released:safe])
-            released = safe
-            if len(produced) == params.max_tokens:
-                break
-            step = torch.tensor([[token]], device=self.model.device)
-            token = sample(self.model(step, state, last_only=True)[0, -1], params, gen)
+        try:
+            while len(produced) < params.max_tokens:
+                if cancel is not None and cancel.cancelled:
+                    stats.finish_reason = "cancelled"
+                    break
+                if token in params.stop_ids:
+                    stats.finish_reason = "stop"
+                    break
+                produced.append(token)
+                text += decoder.feed(token) if decoder is not None else ""
+                cut = find_stop(text, params.stop_strings)
+                if cut is not None:
+                    text, stats.finish_reason = text[:cut], "stop"
+                    break
+                safe = safe_prefix_length(text, params.stop_strings)
+                yield TokenEvent(token, text[released:safe])
+                released = safe
+                if len(produced) == params.max_tokens:
+                    break
+                token = sample(self._decode_step(state, token), params, gen)
+        finally:  # also when the caller abandons the stream
+            if self._graphed is not None:
+                self._graphed.release(state)
         if decoder is not None and stats.finish_reason != "stop":
             text += decoder.flush()
             cut = find_stop(text, params.stop_strings)
