@@ -27,8 +27,9 @@ from autan.kernels.selective_scan import selective_scan as _selective_scan_trito
 from autan.kernels.selective_scan import selective_scan_ref, selective_state_update_ref
 from autan.kernels.selective_scan import selective_state_update as _selective_update_triton
 from autan.kernels.ssd_scan import ssd_chunk_scan as _ssd_chunk_scan_triton
-from autan.kernels.ssd_scan import ssd_chunk_scan_ref, ssd_state_update_ref
-from autan.kernels.ssd_scan import ssd_state_update as _ssd_state_update_triton
+from autan.kernels.ssd_scan import ssd_chunk_scan_ref
+from autan.kernels.ssd_state_update import ssd_state_update as _ssd_state_update_triton
+from autan.kernels.ssd_state_update import ssd_state_update_ref
 
 
 def _by_device(fast: Callable[..., Any], ref: Callable[..., Any]) -> Callable[..., Any]:

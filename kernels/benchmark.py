@@ -33,7 +33,8 @@ from autan.kernels.attention import attention
 from autan.kernels.causal_conv1d import causal_conv1d
 from autan.kernels.rmsnorm import gated_rmsnorm
 from autan.kernels.selective_scan import selective_scan, selective_state_update
-from autan.kernels.ssd_scan import ssd_chunk_scan, ssd_state_update
+from autan.kernels.ssd_scan import ssd_chunk_scan
+from autan.kernels.ssd_state_update import ssd_state_update
 
 Inputs = dict[str, Any]
 
@@ -53,6 +54,8 @@ class Row:
     flops: float
     peer: str
     peer_ms: float | None  # None: the peer is not available here (see `peer`)
+    first_ms: float = 0.0  # the first call, Triton's compile included (apart from steady state)
+    peak_mib: float = 0.0  # peak device memory of this case: its inputs and both ops' outputs
 
     def gb_s(self) -> float:
         return self.bytes_moved / self.ms / 1e6
@@ -462,8 +465,15 @@ def run(device: torch.device, smoke: bool = False, ops: set[str] | None = None,
     for case in cases:
         if ops and not any(case.op.startswith(o) for o in ops):
             continue
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
         first = case.make()
         inputs = [first] + [case.make() for _ in range(copies_for(_nbytes(first), device) - 1)]
+        _sync(device)
+        start = time.perf_counter()
+        case.run(first)
+        _sync(device)
+        first_ms = (time.perf_counter() - start) * 1000
         ms = time_ms(case.run, inputs, device, warmup, reps)
         peer, peer_ms = case.peer, None
         if case.peer_run is None:
@@ -473,7 +483,9 @@ def run(device: torch.device, smoke: bool = False, ops: set[str] | None = None,
                 peer_ms = time_ms(case.peer_run, inputs, device, warmup, reps)
             except Exception as exc:  # a peer that cannot run this case is reported, not fatal
                 peer = f"{case.peer}: failed ({type(exc).__name__}: {str(exc)[:80]})"
-        row = Row(case.op, case.shape, ms, case.bytes_moved, case.flops, peer, peer_ms)
+        peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else 0.0
+        row = Row(case.op, case.shape, ms, case.bytes_moved, case.flops, peer, peer_ms,
+                  first_ms, peak)
         report.rows.append(row)
         if on_row is not None:
             on_row(row)
@@ -489,8 +501,10 @@ def format_row(row: Row, peaks: Peaks) -> str:
     peer = "n/a" if row.peer_ms is None else f"{row.peer_ms:.3f}"
     speed = "n/a" if row.speedup() is None else f"{row.speedup():.2f}x"
     return (f"| {row.op} | {row.shape} | {row.ms:.3f} | {bw:,.0f} ({bw / peaks.copy_gb_s:.0%}) | "
-            f"{tf:.1f} ({tf / peaks.matmul_tflop_s:.0%}) | {row.peer} | {peer} | {speed} |")
+            f"{tf:.1f} ({tf / peaks.matmul_tflop_s:.0%}) | {row.peer} | {peer} | {speed} | "
+            f"{row.first_ms:,.0f} | {row.peak_mib:,.0f} |")
 
 
 TABLE_HEADER = ("| op | shape | autan ms | GB/s (of copy) | TFLOP/s (of matmul) | peer | peer ms "
-                "| autan speed-up |\n|---|---|---:|---:|---:|---|---:|---:|")
+                "| autan speed-up | first call ms (compile) | peak MiB |\n"
+                "|---|---|---:|---:|---:|---|---:|---:|---:|---:|")

@@ -41,6 +41,7 @@ import pytest
 # The files whose Triton kernels are compiled: `autan.kernels.<name>`.
 KERNEL_MODULES = [
     "ssd_scan",
+    "ssd_state_update",
     "selective_scan",
     "causal_conv1d",
     "rmsnorm",
@@ -110,6 +111,7 @@ LONG_CACHE = 32768  # keys behind one decode step
 
 def _mamba2_cases(torch: Any, kernels: Any) -> dict[str, Callable[[], None]]:
     ssd = kernels["ssd_scan"]
+    ssd_step = kernels["ssd_state_update"]
     conv = kernels["causal_conv1d"]
     norm = kernels["rmsnorm"]
     nheads, headdim, dstate, ngroups, chunk = 128, 64, 128, 8, 256
@@ -150,7 +152,7 @@ def _mamba2_cases(torch: Any, kernels: Any) -> dict[str, Callable[[], None]]:
         _, _, dt = projections(1, dtype)
         x, B, C = xbc.split([d_inner, ngroups * dstate, ngroups * dstate], dim=-1)
         p = params(dtype)
-        ssd._ssd_state_update_fwd(
+        ssd_step._ssd_state_update_fwd(
             torch.empty(1, nheads, headdim, dstate, dtype=f32), x.view(1, nheads, headdim),
             dt[:, 0], p["A"], B.view(1, ngroups, dstate), C.view(1, ngroups, dstate),
             p["D"], p["dt_bias"], True, (0.0, float("inf")))

@@ -22,13 +22,8 @@ import pytest
 import torch
 
 from autan.kernels._triton import interpreting
-from autan.kernels.ssd_scan import (
-    NO_LIMIT,
-    ssd_chunk_scan,
-    ssd_chunk_scan_ref,
-    ssd_state_update,
-    ssd_state_update_ref,
-)
+from autan.kernels.ssd_scan import NO_LIMIT, ssd_chunk_scan, ssd_chunk_scan_ref
+from autan.kernels.ssd_state_update import ssd_state_update, ssd_state_update_ref
 from tests.kernels.helpers import KERNEL_DEVICES, assert_close
 
 TOL = {torch.float32: (1e-4, 1e-4), torch.float16: (5e-3, 5e-3), torch.bfloat16: (2e-2, 2e-2)}
