@@ -334,7 +334,10 @@ def _chunk_scan_fwd(
     dstate = B.shape[-1]
     nchunks, chunk = dA_cum.shape[2:]
     y = torch.empty(batch, seqlen, nheads, headdim, dtype=torch.float32, device=x.device)
-    block_m, block_p = _pow2_at_least_16(chunk, 64), _pow2_at_least_16(headdim, 64)
+    # fp32 operands are twice the size and use no tensor cores: 64-row blocks spill (1.6 KB
+    # per thread on sm_90), so fp32 takes 32 rows.
+    block_m = _pow2_at_least_16(chunk, 32 if x.dtype == torch.float32 else 64)
+    block_p = _pow2_at_least_16(headdim, 64)
     # The whole dstate in one tile: C[t] is loaded once and C.B needs the full dot product.
     block_n = _pow2_at_least_16(dstate, 1 << 30)
     tiles = triton.cdiv(chunk, block_m) * triton.cdiv(headdim, block_p)
