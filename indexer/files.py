@@ -28,6 +28,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from pathspec import GitIgnoreSpec
 
@@ -51,6 +52,8 @@ class Reason:
     SYMLINK_BROKEN = "symlink-broken"
     SPECIAL = "special"  # fifo, socket, device: opening one could block
     UNREADABLE = "unreadable"  # permission denied, vanished during the walk, root missing
+    MISSING = "missing"  # classify_path only: the path (or a folder above it) does not exist
+    FOLDER = "folder"  # classify_path only: a folder the walk enters, not a file to index
 
 
 # Always skipped, whatever the ignore files say.
@@ -141,6 +144,114 @@ def discover_files(
     walk.candidates.sort(key=lambda c: c.path)
     walk.skipped.sort(key=lambda s: s.path)
     return walk.candidates, walk.skipped
+
+
+def classify_path(
+    root: Path, path: str | os.PathLike[str], options: FileOptions | None = None
+) -> Candidate | Skipped:
+    """What discover_files(root, options) says about one path, without walking the tree.
+
+    `path` is repository-relative ('/' or os.sep) or absolute under `root`. The answer is
+    the Candidate discover_files would list, or the Skipped it would list for the path or for
+    the folder above it that the walk does not enter (so its `path` may be that folder's).
+    Two reasons exist only here: `missing` (the path is gone) and `folder` (a folder the walk
+    enters). The same rule code runs for both functions, on the path's ancestors only, so
+    they cannot disagree. A path outside `root` raises ValueError.
+    """
+    walk = _Walk(Path(os.path.realpath(root)), options or FileOptions())
+    return walk.classify(relative_path(root, path))
+
+
+def relative_path(root: Path, path: str | os.PathLike[str]) -> str:
+    """`path` (relative, or absolute under `root` as given or as resolved) as discover_files
+    names it. The last component is never resolved: a link is a link, not what it points
+    at. ValueError for a path outside `root`."""
+    real = Path(os.path.realpath(root))
+    path = Path(path)
+    if not path.is_absolute():
+        rel = path
+    else:
+        path = Path(os.path.abspath(path))
+        for base in (Path(os.path.abspath(root)), real):
+            if path.is_relative_to(base):
+                rel = path.relative_to(base)
+                break
+        else:
+            rel = (Path(os.path.realpath(path.parent)) / path.name).relative_to(real)
+    if ".." in rel.parts:
+        raise ValueError(f"{path} is not inside {root}")
+    return "" if rel == Path(".") else rel.as_posix()
+
+
+def is_rules_file(root: Path, path: str | os.PathLike[str]) -> bool:
+    """Whether `path` (absolute, or relative to `root`) is a file the ignore rules are read
+    from: any .gitignore, the root .autanignore, or the git dir's info/exclude."""
+    path = Path(path)
+    if path.name == ".gitignore":
+        return True
+    full = Path(os.path.abspath(path if path.is_absolute() else root / path))
+    real = Path(os.path.realpath(root))
+    return full in (real / AUTANIGNORE, Path(os.path.abspath(root)) / AUTANIGNORE) or (
+        os.path.realpath(full) == os.path.realpath(_git_info_exclude(real)))
+
+
+class _Entry(Protocol):
+    """What the walk reads of a folder entry: os.DirEntry, or _PathEntry for one path."""
+
+    name: str
+    path: str
+
+    def is_dir(self, *, follow_symlinks: bool = True) -> bool: ...
+    def is_file(self, *, follow_symlinks: bool = True) -> bool: ...
+    def is_symlink(self) -> bool: ...
+    def stat(self, *, follow_symlinks: bool = True) -> os.stat_result: ...
+
+
+@dataclass(frozen=True)
+class _PathEntry:
+    """An os.DirEntry stand-in for one named path (DirEntry cannot be constructed)."""
+
+    name: str
+    path: str
+    lstat: os.stat_result
+
+    @classmethod
+    def at(cls, folder: Path, name: str) -> _PathEntry | None:
+        """The entry `name` of `folder`, or None when there is none."""
+        path = os.path.join(folder, name)
+        try:
+            return cls(name, path, os.lstat(path))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def _mode(self, follow_symlinks: bool) -> int:
+        if follow_symlinks and self.is_symlink():
+            try:
+                return os.stat(self.path).st_mode
+            except OSError:  # as DirEntry: a broken link is neither a folder nor a file
+                return 0
+        return self.lstat.st_mode
+
+    def is_dir(self, *, follow_symlinks: bool = True) -> bool:
+        return stat.S_ISDIR(self._mode(follow_symlinks))
+
+    def is_file(self, *, follow_symlinks: bool = True) -> bool:
+        return stat.S_ISREG(self._mode(follow_symlinks))
+
+    def is_symlink(self) -> bool:
+        return stat.S_ISLNK(self.lstat.st_mode)
+
+    def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
+        return os.stat(self.path) if follow_symlinks else self.lstat
+
+
+def _listable(folder: Path) -> bool:
+    """Whether the walk could list `folder` (opening it is enough to know)."""
+    try:
+        with os.scandir(folder):
+            return True
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -277,18 +388,57 @@ class _Walk:
     top: tuple[_Rules, ...] = ()
 
     def run(self) -> None:
-        if not self.root.is_dir():
+        inherited = self._start()
+        if inherited is None:
             self.skipped.append(Skipped("", Reason.UNREADABLE))
             return
+        stack: list[tuple[str, tuple[_Rules, ...]]] = [("", inherited)]
+        while stack:
+            rel_dir, inherited = stack.pop()
+            rules = self._enter(rel_dir, inherited)
+            stack.extend((sub, rules) for sub in self._scan(rel_dir, rules))
+
+    def _start(self) -> tuple[_Rules, ...] | None:
+        """Load the root-wide rules into `top`; return the rules the root folder inherits
+        (.git/info/exclude), or None when the root is not a folder."""
+        if not self.root.is_dir():
+            return None
         base = _load_rules(_git_info_exclude(self.root), "")
         top = [_load_rules(self.root / AUTANIGNORE, ""), self._extra_rules()]
         self.top = tuple(rule for rule in top if rule is not None)
-        stack: list[tuple[str, tuple[_Rules, ...]]] = [("", (base,) if base else ())]
-        while stack:
-            rel_dir, inherited = stack.pop()
-            own = _load_rules(self.root / rel_dir / ".gitignore", rel_dir)
-            rules = (*inherited, own) if own else inherited
-            stack.extend((sub, rules) for sub in self._scan(rel_dir, rules))
+        return (base,) if base else ()
+
+    def _enter(self, rel_dir: str, inherited: tuple[_Rules, ...]) -> tuple[_Rules, ...]:
+        """The rules inside `rel_dir`: the inherited ones, then its own .gitignore."""
+        own = _load_rules(self.root / rel_dir / ".gitignore", rel_dir)
+        return (*inherited, own) if own else inherited
+
+    def classify(self, rel: str) -> Candidate | Skipped:
+        """What `run` would say about `rel`, walking only its ancestors (see classify_path)."""
+        rules = self._start()
+        if rules is None:
+            return Skipped("", Reason.UNREADABLE)
+        if not os.path.lexists(self.root / rel):
+            return Skipped(rel, Reason.MISSING)
+        parts = rel.split("/") if rel else []
+        for depth, name in enumerate(parts):
+            parent = "/".join(parts[:depth])
+            here = f"{parent}/{name}" if parent else name
+            if not _listable(self.root / parent):
+                return Skipped(parent, Reason.UNREADABLE)
+            rules = self._enter(parent, rules)
+            entry = _PathEntry.at(self.root / parent, name)
+            if entry is None:
+                return Skipped(rel, Reason.MISSING)
+            try:
+                walk_in = self._visit(entry, here, rules)
+            except OSError:
+                return Skipped(here, Reason.UNREADABLE)
+            if self.candidates or self.skipped:
+                return self.candidates[-1] if self.candidates else self.skipped[-1]
+            if not walk_in:  # unreachable: _visit records every entry it does not enter
+                return Skipped(here, Reason.SPECIAL)
+        return Skipped(rel, Reason.FOLDER)
 
     def _extra_rules(self) -> _Rules | None:
         spec = _compile(list(self.options.extra_ignores))
@@ -312,7 +462,7 @@ class _Walk:
                 self.skipped.append(Skipped(rel, Reason.UNREADABLE))
         return subdirs
 
-    def _visit(self, entry: os.DirEntry[str], rel: str, rules: tuple[_Rules, ...]) -> bool:
+    def _visit(self, entry: _Entry, rel: str, rules: tuple[_Rules, ...]) -> bool:
         """Record one entry; True when it is a folder to walk into."""
         is_dir = entry.is_dir(follow_symlinks=False)
         reason = self._early_reason(entry, rel, is_dir, rules)
@@ -333,7 +483,7 @@ class _Walk:
         return False
 
     def _early_reason(
-        self, entry: os.DirEntry[str], rel: str, is_dir: bool, rules: tuple[_Rules, ...]
+        self, entry: _Entry, rel: str, is_dir: bool, rules: tuple[_Rules, ...]
     ) -> str | None:
         """Reasons decided by name, ignore rules and link kind, before any stat or read."""
         if entry.name in VCS_DIRS:

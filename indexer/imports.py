@@ -72,6 +72,14 @@ class _TsConfig:
     paths_dir: str  # folder the `paths` targets are relative to
 
 
+def shapes_resolution(path: str) -> bool:
+    """Whether a change to `path` can change how other files' imports resolve: a project
+    file the resolver reads (go.mod, Cargo.toml, tsconfig/jsconfig, package.json)."""
+    name = posixpath.basename(path)
+    return name in ("go.mod", "Cargo.toml", "package.json") or (
+        name.startswith(("tsconfig", "jsconfig")) and name.endswith(".json"))
+
+
 class ImportResolver:
     """Resolves imports against one repository's file set, with lazily built indexes
     (folder listing, file names, go.mod modules, tsconfig files, Cargo crates) that

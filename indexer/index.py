@@ -2,25 +2,39 @@
 
 `RepoIndex.open(root)` loads the stored index, re-parses only the files whose size, mtime or
 content changed since, drops deleted files, and saves. Editor buffers override files on disk
-(`update_buffer`). Text that leaves the index (`text_of`) has secrets redacted, and files
-that are secrets are never read at all.
+(`update_buffer`); files changed on disk outside the editor are re-read by `refresh_paths`.
+Text that leaves the index (`text_of`) has secrets redacted, and files that are secrets are
+never read at all.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import posixpath
+import re
+import stat
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tree_sitter import Tree
 
 from autan.indexer import store
-from autan.indexer.files import Candidate, FileOptions, discover_files, read_text
+from autan.indexer.files import (
+    Candidate,
+    FileOptions,
+    Reason,
+    classify_path,
+    discover_files,
+    is_rules_file,
+    read_text,
+    relative_path,
+)
 from autan.indexer.gitinfo import GitSignals
-from autan.indexer.imports import ImportGraph, ImportResolver
+from autan.indexer.imports import ImportGraph, ImportResolver, shapes_resolution
 from autan.indexer.languages import language_for
 from autan.indexer.lexical import Window, terms, windows
 from autan.indexer.parse import TextEdit, parse_source, parse_tree, reparse
@@ -29,6 +43,7 @@ from autan.indexer.types import Definition, FileRecord, FileSymbols
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
 TEXT_CACHE_FILES = 4096  # redacted texts kept in memory (redaction costs ~3 ms a file)
+_WORD = re.compile(r"\w+")
 
 
 @dataclass
@@ -109,12 +124,15 @@ class RepoIndex:
         start = time.perf_counter()
         stats = IndexStats()
         stored, stats.store_note = store.load(self.root) if persist else ({}, None)
+        known = {**stored, **self.records}  # what is in memory is newer than the store
         candidates, skipped = discover_files(self.root, self.options)
         stats.skipped = len(skipped)
         records: dict[str, FileRecord] = {}
         changed: list[Candidate] = []
         for cand in candidates:
-            old = self._still_valid(cand, stored.get(cand.path))
+            if cand.path in self.buffers:  # an open buffer wins: its record is kept below
+                continue
+            old = self._still_valid(cand, known.get(cand.path))
             if old is not None:
                 stats.reused += 1
                 records[cand.path] = old
@@ -128,6 +146,7 @@ class RepoIndex:
                 records[record.path] = record
         if progress is not None and not changed:
             progress(1, 1, "")
+        records.update((p, self.records[p]) for p in self.buffers if p in self.records)
         self.records = dict(sorted(records.items()))
         self._rebuild_derived()
         self._git = None
@@ -172,12 +191,19 @@ class RepoIndex:
             self.definitions.setdefault(d.name, []).append((record.path, d))
 
     def _remove_definitions(self, path: str) -> None:
-        for name, entries in list(self.definitions.items()):
-            kept = [e for e in entries if e[0] != path]
+        """Drop `path`'s entries; only its record's names need a look (every keystroke in a
+        buffer comes here, and a large repository has ~100K names)."""
+        record = self.records.get(path)
+        if record is None or record.symbols is None:
+            names = list(self.definitions) if record is None else []
+        else:
+            names = list(dict.fromkeys(d.name for d in record.symbols.definitions))
+        for name in names:
+            kept = [e for e in self.definitions.get(name, ()) if e[0] != path]
             if kept:
                 self.definitions[name] = kept
             else:
-                del self.definitions[name]
+                self.definitions.pop(name, None)
 
     def _finish_stats(self, stats: IndexStats, start: float) -> IndexStats:
         stats.files = len(self.records)
@@ -228,8 +254,106 @@ class RepoIndex:
         return record
 
     def close_buffer(self, path: str | Path) -> None:
-        self.buffers.pop(self.relpath(path), None)
-        self._raw.pop(self.relpath(path), None)
+        """Forget an editor buffer: the file on disk counts again (or, when the buffer was
+        never saved, or is ignored, nothing does)."""
+        rel = self.relpath(path)
+        self.buffers.pop(rel, None)
+        self._raw.pop(rel, None)
+        self.refresh_paths([rel])
+
+    def refresh_paths(self, paths: Iterable[str | Path]) -> list[str]:
+        """Re-read paths that changed on disk outside the editor (a file watcher's report,
+        repository-relative or absolute); return the paths whose record changed, sorted.
+
+        Each path is classified as discover_files would, then re-indexed if its size, mtime
+        and hash changed, or dropped if it is now skipped or gone. An open buffer wins over
+        the disk (close_buffer re-reads it). A folder, a deleted folder holding indexed
+        files, or an ignore file can change what is indexed anywhere below it, so those fall
+        back to a whole (incremental) `refresh`. The store is not rewritten: the next `open`
+        re-checks every file's size and mtime anyway, and a burst of changes (a checkout)
+        should not cost one write of the whole index per batch.
+        """
+        self._git = None  # a checkout, commit or edit changes the git signals as well
+        rels = [rel for rel in map(self._watched_rel, paths) if rel is not None]
+        if any(self._needs_full_refresh(rel) for rel in rels):
+            return self._refresh_all()
+        changed: dict[str, str] = {}  # path -> "added" | "updated" | "removed"
+        for rel in dict.fromkeys(rels):
+            if rel not in self.buffers and (outcome := self._refresh_one(rel)) is not None:
+                changed[rel] = outcome
+        self._reresolve(changed)
+        return sorted(changed)
+
+    def _watched_rel(self, path: str | Path) -> str | None:
+        """The repository path, or None for a path outside the repository."""
+        try:
+            return relative_path(self.root, path)
+        except ValueError:
+            return None
+
+    def _needs_full_refresh(self, rel: str) -> bool:
+        """Whether `rel` can change what is indexed beyond itself (see refresh_paths)."""
+        if rel == "" or is_rules_file(self.root, rel):
+            return True
+        try:
+            mode = os.lstat(self.root / rel).st_mode
+        except OSError:  # gone: a deleted folder still has records under it
+            return any(p.startswith(rel + "/") for p in self.records)
+        if not stat.S_ISDIR(mode):
+            return False
+        # Only a folder the walk enters: folders under .git or node_modules change often.
+        return classify_path(self.root, rel, self.options).reason == Reason.FOLDER
+
+    def _refresh_all(self) -> list[str]:
+        before = dict(self.records)
+        self.refresh(persist=False)
+        return sorted(p for p in before.keys() | self.records.keys()
+                      if before.get(p) is not self.records.get(p))
+
+    def _refresh_one(self, rel: str) -> str | None:
+        """Bring one file's record up to date: "added", "updated", "removed" or None."""
+        verdict = classify_path(self.root, rel, self.options)
+        old = self.records.get(rel)
+        if isinstance(verdict, Candidate):
+            if self._still_valid(verdict, old) is not None:
+                return None
+            record = index_file(self.root, verdict)
+            if record is not None:
+                self._replace_record(record)
+                return "added" if old is None else "updated"
+        if old is None:
+            return None
+        self._remove_record(rel)
+        return "removed"
+
+    def _reresolve(self, changed: dict[str, str]) -> None:
+        """Re-resolve the imports that an added or removed file can change: those of the
+        removed files' importers and of files whose imports name an added one (or all, when
+        a project file such as go.mod changed)."""
+        added = [p for p, how in changed.items() if how == "added"]
+        removed = [p for p, how in changed.items() if how == "removed"]
+        if any(shapes_resolution(p) for p in changed):
+            stale = set(self.records)
+        else:
+            stale = {i for p in removed for i in self.graph.importers_of(p)}
+            stale |= self._may_import(added)
+        for path in sorted(stale):
+            if (record := self.records.get(path)) is not None:
+                record.resolved_imports = self._resolve(record)
+                self.graph.update(path, record.resolved_imports)
+
+    def _may_import(self, added: list[str]) -> set[str]:
+        """Files with an import naming an added file's stem or folder (a loose, cheap
+        filter: re-resolving a file too many costs only time)."""
+        words: set[str] = set()
+        for path in added:
+            words.update(_WORD.findall(posixpath.splitext(posixpath.basename(path))[0]))
+            words.update(_WORD.findall(posixpath.basename(posixpath.dirname(path))))
+        if not words:
+            return set()
+        return {path for path, record in self.records.items() if record.symbols is not None
+                and any(words.intersection(_WORD.findall(" ".join([ref.module, *ref.names])))
+                        for ref in record.symbols.imports)}
 
     def _replace_record(self, record: FileRecord) -> None:
         self._remove_definitions(record.path)
@@ -238,6 +362,17 @@ class RepoIndex:
         self.records[record.path] = record
         self._add_definitions(record)
         self.graph.update(record.path, record.resolved_imports)
+
+    def _remove_record(self, path: str) -> None:
+        """Forget a file: its record, definitions, resolver entry, outgoing import edges and
+        cached texts (its importers keep their edges until `_reresolve`)."""
+        self._remove_definitions(path)
+        self.records.pop(path, None)
+        self.resolver.remove_file(path)
+        self.graph.remove(path)
+        self._texts.pop(path, None)
+        self._terms.pop(path, None)
+        self._windows.pop(path, None)
 
     def cached_text(self, path: str) -> str | None:
         """`text_of`, remembered while the file's content hash stays the same (bounded)."""

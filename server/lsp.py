@@ -18,6 +18,10 @@ status bars, streaming previews, tests and `autan bench lsp`:
   prompt_tokens, cached_tokens, computed_tokens, generated_tokens, timings_ms}]} (see
   completion.py for the timings). Counters are since the server started.
 
+Files changed on disk outside the editor: a client that supports dynamic registration of
+`workspace/didChangeWatchedFiles` is asked (`client/registerCapability`) to watch `**/*`;
+reported paths are re-read by their folder's index in debounced batches (watch.py).
+
 Settings come from `initializationOptions`, then from `workspace/configuration` (section
 "autan", pulled after `initialized` and on `workspace/didChangeConfiguration` without
 settings, when the client supports it) or from the settings pushed with
@@ -55,6 +59,7 @@ from autan.server.completion import Completer, Request, Result
 from autan.server.documents import LineIndex, LspDocument, use_lsp_documents
 from autan.server.options import ModelOptions, ServerOptions, parse_options
 from autan.server.typeahead import TypeAheadCache
+from autan.server.watch import ChangedFiles, watcher_registration
 from autan.server.workspaces import Folder, Workspaces
 
 log = logging.getLogger(__name__)
@@ -125,6 +130,7 @@ class AutanServer(LanguageServer):
         self.options = ServerOptions()
         self.init_settings: dict[str, Any] = {}
         self.workspaces = Workspaces()
+        self.changed_files = ChangedFiles(self.workspaces)
         self.backend: Backend | None = None
         self.backend_error: str | None = None
         self.inflight: dict[str, asyncio.Task[Any]] = {}
@@ -238,6 +244,8 @@ def initialize(ls: AutanServer, params: types.InitializeParams) -> None:
 async def initialized(ls: AutanServer, params: types.InitializedParams) -> None:
     if ls.client_supports("workspace", "configuration"):
         await pull_configuration(ls)
+    if ls.client_supports("workspace", "did_change_watched_files", "dynamic_registration"):
+        ls.spawn(watch_files(ls))
     for folder in list(ls.workspaces.folders.values()):
         ls.spawn(index_folder(ls, folder))
 
@@ -269,6 +277,12 @@ def did_change_folders(ls: AutanServer,
     for added in params.event.added:
         if (path := to_fs_path(added.uri)) is not None:
             ls.spawn(index_folder(ls, ls.workspaces.add(Path(path))))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+async def did_change_watched_files(ls: AutanServer,
+                                   params: types.DidChangeWatchedFilesParams) -> None:
+    ls.changed_files.add(change.uri for change in params.changes)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
@@ -363,6 +377,16 @@ async def pull_configuration(ls: AutanServer) -> None:
     reply = json_value(reply)
     section = reply[0] if isinstance(reply, list) and reply else None
     ls.apply_settings(section if isinstance(section, dict) else {})
+
+
+async def watch_files(ls: AutanServer) -> None:
+    """Ask the client to report files changed on disk; without it, only open buffers and
+    the next start's indexing see such changes."""
+    try:
+        await asyncio.wait_for(ls.client_register_capability_async(watcher_registration()),
+                               CONFIG_TIMEOUT_S)
+    except Exception as err:  # a client may refuse, or not answer
+        log.info("client/registerCapability for watched files failed: %s", err)
 
 
 async def index_folder(ls: AutanServer, folder: Folder) -> None:

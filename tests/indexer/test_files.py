@@ -17,8 +17,10 @@ from autan.indexer.files import (
     FileOptions,
     Reason,
     Skipped,
+    classify_path,
     decode_text,
     discover_files,
+    is_rules_file,
     read_text,
 )
 from tests.indexer.fixtures import (
@@ -317,3 +319,79 @@ def test_polyglot_walk_agrees_with_what_git_tracks(tmp_path: Path) -> None:
     autan_only = {"docs/private", "tests/__snapshots__/view.snap"}  # from .autanignore
     ignored = [p for p, r in reasons(root).items() if r == Reason.IGNORED and p not in autan_only]
     assert ignored and not any(t == p or t.startswith(p + "/") for p in ignored for t in tracked)
+
+
+# ---- one path at a time ---------------------------------------------------------------
+
+def _every_path(root: Path) -> list[str]:
+    """Every file and folder under `root`, links included but not followed, and also those
+    inside folders the walk skips."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            found.append(Path(folder, name).relative_to(root).as_posix())
+    return sorted(found)
+
+
+def _walk_answer(rel: str, answers: dict[str, Candidate | Skipped]) -> Candidate | Skipped:
+    """discover_files' answer for `rel`: its own entry, or that of the skipped folder above
+    it, or `folder` for a folder the walk enters."""
+    parts = rel.split("/")
+    for depth in range(1, len(parts) + 1):
+        found = answers.get("/".join(parts[:depth]))
+        if found is not None:
+            return found
+    return Skipped(rel, Reason.FOLDER)
+
+
+@pytest.mark.parametrize("options", [None, FileOptions(extra_ignores=("*.md", "!README.md"),
+                                                       max_bytes=200)])
+def test_classify_path_agrees_with_discover_files_on_every_path(
+        tmp_path: Path, options: FileOptions | None) -> None:
+    """Ignored (root, nested, info/exclude, .autanignore, extra), secret, vendored, binary,
+    minified, generated, too large and linked paths, and paths inside skipped folders."""
+    root = make_polyglot_repo(tmp_path / "repo")
+    _tree(root / "nested", NESTED_TREE)
+    write(root, ".git/info/exclude", "*.txt\n!docs/legacy_latin1.txt\n")
+    candidates, skipped = discover_files(root, options)
+    answers: dict[str, Candidate | Skipped] = {c.path: c for c in candidates}
+    answers |= {s.path: s for s in skipped}
+    paths = _every_path(root)
+    assert len(paths) > 80 and {s.reason for s in skipped} >= {
+        Reason.IGNORED, Reason.SECRET, Reason.VENDORED, Reason.BINARY, Reason.VCS}
+    for rel in paths:
+        assert classify_path(root, rel, options) == _walk_answer(rel, answers), rel
+    assert classify_path(root, root / "pkg" / "core.py", options) == answers["pkg/core.py"]
+
+
+def test_classify_path_of_missing_and_outside_paths(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "repo", {"a.py": "x = 1\n", "vendor/lib.py": ""})
+    assert classify_path(root, "gone.py") == Skipped("gone.py", Reason.MISSING)
+    assert classify_path(root, "no/such/dir.py") == Skipped("no/such/dir.py", Reason.MISSING)
+    assert classify_path(root, "a.py/inside") == Skipped("a.py/inside", Reason.MISSING)
+    assert classify_path(root, "vendor/gone.py") == Skipped("vendor/gone.py", Reason.MISSING)
+    assert classify_path(root, "vendor/lib.py") == Skipped("vendor", Reason.VENDORED)
+    assert classify_path(root, "") == Skipped("", Reason.FOLDER)
+    assert classify_path(tmp_path / "nope", "a.py") == Skipped("", Reason.UNREADABLE)
+    with pytest.raises(ValueError):
+        classify_path(root, tmp_path / "elsewhere.py")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads anything")
+def test_classify_path_in_an_unreadable_folder(tmp_path: Path) -> None:
+    write(tmp_path, "locked/a.py", "x = 1\n")
+    (tmp_path / "locked").chmod(0o100)  # can be entered, not listed
+    try:
+        assert classify_path(tmp_path, "locked/a.py") == Skipped("locked", Reason.UNREADABLE)
+        assert discover_files(tmp_path)[1] == [Skipped("locked", Reason.UNREADABLE)]
+    finally:
+        (tmp_path / "locked").chmod(0o755)
+
+
+def test_rules_files_are_recognised(tmp_path: Path) -> None:
+    git_init(tmp_path)
+    assert is_rules_file(tmp_path, "sub/.gitignore")
+    assert is_rules_file(tmp_path, tmp_path / ".autanignore")
+    assert is_rules_file(tmp_path, ".git/info/exclude")
+    assert not is_rules_file(tmp_path, "sub/.autanignore")
+    assert not is_rules_file(tmp_path, "a.py")

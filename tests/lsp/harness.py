@@ -78,13 +78,17 @@ def init_options(env: ServerEnv, **completion: Any) -> dict[str, Any]:
             "completion": {"debounceMs": 0, "maxTokens": 16, **completion}}
 
 
-def capabilities(configuration: bool = True, progress: bool = True) -> types.ClientCapabilities:
+def capabilities(configuration: bool = True, progress: bool = True,
+                 watched_files: bool = False) -> types.ClientCapabilities:
     """A client that supports what autan uses: inline completion, incremental sync, workspace
-    folders and configuration, work-done progress."""
+    folders and configuration, work-done progress; with `watched_files`, the dynamic
+    registration of a file watcher."""
+    watch = types.DidChangeWatchedFilesClientCapabilities(dynamic_registration=True)
     return types.ClientCapabilities(
         workspace=types.WorkspaceClientCapabilities(
             workspace_folders=True, configuration=configuration,
-            did_change_configuration=types.DidChangeConfigurationClientCapabilities()),
+            did_change_configuration=types.DidChangeConfigurationClientCapabilities(),
+            did_change_watched_files=watch if watched_files else None),
         text_document=types.TextDocumentClientCapabilities(
             synchronization=types.TextDocumentSyncClientCapabilities(),
             inline_completion=types.InlineCompletionClientCapabilities()),
@@ -107,6 +111,7 @@ def make_client() -> LanguageClient:
     client = make_test_lsp_client()
     client.statuses = []  # type: ignore[attr-defined]
     client.partials = []  # type: ignore[attr-defined]
+    client.registrations = []  # type: ignore[attr-defined]
 
     @client.feature("autan/status")
     def on_status(ls: LanguageClient, params: Any) -> None:
@@ -115,6 +120,10 @@ def make_client() -> LanguageClient:
     @client.feature("autan/inlineCompletionProgress")
     def on_partial(ls: LanguageClient, params: Any) -> None:
         ls.partials.append(plain(params))  # type: ignore[attr-defined]
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def on_register(ls: LanguageClient, params: types.RegistrationParams) -> None:
+        ls.registrations.extend(params.registrations)  # type: ignore[attr-defined]
 
     return client
 
