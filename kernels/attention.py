@@ -352,7 +352,7 @@ def _decode_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_pos: torch.
         HEAD_DIM=headdim, HAS_WINDOW=window is not None, DOT_DTYPE=dot_dtype(q.dtype),
         BLOCK_R=block_r, BLOCK_N=block_n, BLOCK_D=block_d,
         # Memory-bound streaming of K/V with 3 stages of loads in flight; 4 warps suffice for
-        # 16 rows, 8 keep 32 or 64 rows' accumulator in registers (4 would use 244 at 64 rows).
+        # 16 rows, 8 keep 32 to 128 rows' accumulator in registers (4 would use 244 at 64).
         num_warps=4 if block_r <= 16 else 8, num_stages=3,
     )
     _attention_combine_kernel[(batch * hq * seqlen_q,)](
@@ -362,10 +362,13 @@ def _decode_fwd(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, q_pos: torch.
     )
 
 
-def _use_decode(seqlen_q: int, group: int) -> bool:
-    """Split-K decoding while a KV group's queries fit one block of <= 64 rows (decode and
-    short chunks); past that the prefill kernel has enough query blocks to fill the GPU."""
-    return group * seqlen_q <= 64
+def _use_decode(seqlen_q: int, group: int, dtype: torch.dtype) -> bool:
+    """Split-K decoding while a KV group's queries fit one block of <= 128 rows: a decode step,
+    or a keystroke's few new tokens over a long cache (Codestral 22B: 6 heads x 21 queries).
+    The prefill kernel would run such a chunk as one query block per head, 48 programs each
+    reading the whole cache, too few to fill the GPU; past 128 rows it has enough blocks.
+    fp32 (tests) stops at 64 rows: its 128-row block spills 8 KB per thread on sm_90."""
+    return group * seqlen_q <= (64 if dtype == torch.float32 else 128)
 
 
 def _attention_fwd(
@@ -386,7 +389,7 @@ def _attention_fwd(
     q, k, v = (t if t.stride(-1) == 1 else t.contiguous() for t in (q, k, v))
     q_pos, k_pos = q_pos.contiguous(), k_pos.contiguous()
     if decode is None:
-        decode = _use_decode(seqlen_q, hq // k.shape[1])
+        decode = _use_decode(seqlen_q, hq // k.shape[1], q.dtype)
     fwd = _decode_fwd if decode else _prefill_fwd
     fwd(q, k, v, q_pos, k_pos, scale * _LOG2E, window, out)
     return out

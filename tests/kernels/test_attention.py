@@ -138,10 +138,11 @@ def test_shuffled_keys_with_empty_slots(device: str, dtype: torch.dtype, seqlen_
 @pytest.mark.parametrize("device", KERNEL_DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seqlen_q,seqlen_k,window", [(1, 200, None), (3, 600, None),
-                                                      (1, 333, 100)])
+                                                      (1, 333, 100), (40, 400, None)])
 def test_decode_splits(device: str, dtype: torch.dtype, seqlen_q: int, seqlen_k: int,
                        window: int | None) -> None:
-    """Decoding over a longer cache, its keys split over several programs and combined."""
+    """Decoding over a longer cache, its keys split over several programs and combined; 40
+    queries x 3 heads per group fill the largest (128-row) block, a keystroke's chunk."""
     torch.manual_seed(seqlen_k)
     q, k, v = _qkv(1, 6, 2, seqlen_q, seqlen_k, 64, dtype, device)
     keys_per_split = attn._decode_splits(2, seqlen_k, 32 if device == "cpu" else 64,

@@ -255,6 +255,8 @@ def _attention_cases(torch: Any, kernels: Any) -> dict[str, Callable[[], None]]:
         "attention decode bf16 (32K keys)": lambda: run(1, LONG_CACHE, bf16),
         "attention decode bf16 (777 keys)": lambda: run(1, PREFILL, bf16),
         "attention short chunk bf16 (10 queries)": lambda: run(10, LONG_CACHE, bf16),
+        "attention keystroke bf16 (16 queries)": lambda: run(16, LONG_CACHE, bf16),
+        "attention short chunk fp32 (10 queries)": lambda: run(10, LONG_CACHE, f32),
         "attention decode fp32 (32K keys)": lambda: run(1, LONG_CACHE, f32),
     }
 
