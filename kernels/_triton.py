@@ -50,13 +50,18 @@ def interpreting() -> bool:
     return os.environ.get("TRITON_INTERPRET") == "1"
 
 
+# `AUTAN_KERNELS=ref` makes CUDA run the references too (for A/B checks). Read once: the
+# question is asked on every op call, thousands of times per decoded token.
+FORCE_REF = os.environ.get("AUTAN_KERNELS", "") == "ref"
+
+
 def use_triton(t: torch.Tensor) -> bool:
     """Whether the engine's ops should take the Triton path for a tensor on this device.
 
-    CUDA tensors with Triton installed do, unless `AUTAN_KERNELS=ref` asks for the references
-    (for A/B checks). CPU tensors never do: the interpreter is for tests, far too slow to serve.
+    CUDA tensors with Triton installed do, unless `FORCE_REF`. CPU tensors never do: the
+    interpreter is for tests, far too slow to serve.
     """
-    return HAVE_TRITON and t.is_cuda and os.environ.get("AUTAN_KERNELS", "") != "ref"
+    return HAVE_TRITON and t.is_cuda and not FORCE_REF
 
 
 def dot_dtype(dtype: torch.dtype) -> Any:

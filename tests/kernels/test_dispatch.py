@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -36,12 +40,21 @@ def test_each_name_routes_by_device(name: str, on_cuda: bool,
 
 
 def test_ref_override(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AUTAN_KERNELS", "ref")
     monkeypatch.setattr(_triton, "HAVE_TRITON", True)
 
     class FakeCuda:
         is_cuda = True
 
+    monkeypatch.setattr(_triton, "FORCE_REF", True)
     assert not _triton.use_triton(FakeCuda())  # type: ignore[arg-type]
-    monkeypatch.setenv("AUTAN_KERNELS", "")
+    monkeypatch.setattr(_triton, "FORCE_REF", False)
     assert _triton.use_triton(FakeCuda())  # type: ignore[arg-type]
+
+
+def test_the_override_is_read_from_the_environment() -> None:
+    code = "from autan.kernels import _triton; print(_triton.FORCE_REF)"
+    for value, expected in (("ref", "True"), ("", "False")):
+        env = {**os.environ, "AUTAN_KERNELS": value}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env, timeout=60).stdout.strip()
+        assert out == expected
