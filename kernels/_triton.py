@@ -40,6 +40,19 @@ except ImportError:  # the references need only torch
     HAVE_TRITON = False
 
 
+@triton.jit
+def softplus(x):
+    """torch's softplus in a kernel: log1p(exp(x)), and x itself above 20.
+
+    Triton has no log1p; the log(w) * u / (w - 1) form with w = 1 + u keeps a tiny u (very
+    negative x) accurate, where log(1 + u) would round to zero.
+    """
+    u = tl.exp(tl.minimum(x, 20.0))
+    w = 1.0 + u
+    log1p_u = tl.where(w == 1.0, u, tl.log(w) * u / (w - 1.0))
+    return tl.where(x > 20.0, x, log1p_u)
+
+
 def interpreting() -> bool:
     """True under `TRITON_INTERPRET=1`: kernels then run on CPU tensors, in numpy.
 

@@ -115,19 +115,23 @@ def copies_for(bytes_per_set: int, device: torch.device) -> int:
     return max(2, min(16, math.ceil(2 * l2 / max(bytes_per_set, 1))))
 
 
-def measure_peaks(device: torch.device, smoke: bool) -> Peaks:
-    """Copy bandwidth and matmul rate of this device, measured now."""
+def copy_gb_s(device: torch.device, smoke: bool = False) -> float:
+    """Device-to-device copy rate, measured now: bytes read plus bytes written per second."""
     n = (1 << 16) if smoke else (1 << 28)  # 512 MiB of bf16 each way on GPU
     src = torch.empty(n, dtype=torch.bfloat16, device=device).normal_()
     dst = torch.empty_like(src)
     copy_ms = time_ms(lambda _: dst.copy_(src), [{}], device, warmup=3, reps=10)
+    return 2 * src.numel() * src.element_size() / copy_ms / 1e6
+
+
+def measure_peaks(device: torch.device, smoke: bool) -> Peaks:
+    """Copy bandwidth and matmul rate of this device, measured now."""
     size = 256 if smoke else 8192
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
     mm_ms = time_ms(lambda _: a @ b, [{}], device, warmup=3, reps=10)
-    return Peaks(copy_gb_s=2 * src.numel() * src.element_size() / copy_ms / 1e6,
-                 matmul_tflop_s=2 * size**3 / mm_ms / 1e9)
+    return Peaks(copy_gb_s=copy_gb_s(device, smoke), matmul_tflop_s=2 * size**3 / mm_ms / 1e9)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from autan.kernels._triton import dot_dtype, require_triton, tl, triton
+from autan.kernels._triton import dot_dtype, require_triton, softplus, tl, triton
 
 DtLimit = tuple[float, float]
 NO_LIMIT: DtLimit = (0.0, float("inf"))
@@ -33,12 +33,7 @@ NO_LIMIT: DtLimit = (0.0, float("inf"))
 def _discretize(dt, dt_min, dt_max, SOFTPLUS: tl.constexpr):
     """clamp(softplus(dt)) in fp32, as `discretize_dt` (bias already added)."""
     if SOFTPLUS:
-        # torch's softplus: log1p(exp(x)), linear above 20. Triton has no log1p; the
-        # log(w) * u / (w - 1) form with w = 1 + u keeps tiny u (very negative x) accurate.
-        u = tl.exp(tl.minimum(dt, 20.0))
-        w = 1.0 + u
-        log1p_u = tl.where(w == 1.0, u, tl.log(w) * u / (w - 1.0))
-        dt = tl.where(dt > 20.0, dt, log1p_u)
+        dt = softplus(dt)
     return tl.minimum(tl.maximum(dt, dt_min), dt_max)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from autan.kernels.benchmark import copy_gb_s
 from autan.model import cuda_graph
 from autan.model.config import named_config
 from autan.model.engine import Engine, EngineOptions, RequestStats
@@ -115,7 +116,7 @@ def bench_shape(shape: str, device: torch.device, dtype: torch.dtype, prefill_to
                                                           cuda_graph=True))
             measure_decode(graphed, 4)  # the capture happens here, outside the timing
             graph_tok_s = measure_decode(graphed, 32)
-        floor_tok_s = copy_bytes_per_s(device) / bytes_per_decode_step(model)
+        floor_tok_s = copy_gb_s(device) * 1e9 / bytes_per_decode_step(model)
     results = [measure_prefix(model, p, seed=10 + i) for i, p in enumerate(prefixes)]
     params = sum(p.numel() for p in model.parameters()) / 1e6
     state = model.new_state(1, 16).nbytes() / 2**20
@@ -129,19 +130,6 @@ def bytes_per_decode_step(model: torch.nn.Module) -> int:
     return weights + 2 * model.new_state(1, 16).nbytes()
 
 
-def copy_bytes_per_s(device: torch.device) -> float:
-    """Device-to-device copy rate (bytes read + written per second), measured now."""
-    src = torch.empty(1 << 28, dtype=torch.bfloat16, device=device).normal_()
-    dst = torch.empty_like(src)
-    for _ in range(3):
-        dst.copy_(src)
-    _sync(device)
-    start = time.perf_counter()
-    reps = 20
-    for _ in range(reps):
-        dst.copy_(src)
-    _sync(device)
-    return 2 * src.numel() * src.element_size() * reps / (time.perf_counter() - start)
 
 
 def peak_memory_mib(device: torch.device) -> float:

@@ -18,12 +18,6 @@ from tests.indexer.fixtures import (
 )
 
 
-@pytest.fixture(autouse=True)
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = make_polyglot_repo(tmp_path / "repo")

@@ -21,12 +21,6 @@ USES = "from pkg.shapes import zorbulate\n\n\ndef area() -> int:\n    return zor
 SHAPES = "def zorbulate(n: int) -> int:\n    return n * n\n"
 
 
-@pytest.fixture(autouse=True)
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     root = make_polyglot_repo(tmp_path / "repo")

@@ -12,12 +12,6 @@ from autan.indexer import store
 from autan.indexer.types import Definition, FileRecord, FileSymbols, ImportRef
 
 
-@pytest.fixture(autouse=True)
-def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 def sample() -> dict[str, FileRecord]:
     symbols = FileSymbols("python", [Definition("add", "function", 0, 1, "def add(a, b):", "")],
                           ["add", "a", "b"], [ImportRef("os.path", ["join"], 0, 0)])
