@@ -8,7 +8,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autan.cli import bench_lsp
+from autan.cli import bench_lsp, bench_start
 from autan.cli.common import ExitCode, UsageError, resolve_device, resolve_dtype
 
 
@@ -20,7 +20,7 @@ class EngineBenchDefaults:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks (engine, index, lsp)")
+    p = sub.add_parser("bench", help="benchmarks (engine, index, kernels, lsp, start)")
     group = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
     d = EngineBenchDefaults()
     e = group.add_parser("engine", help="prefill/decode speed and prefix-cache time to first "
@@ -59,6 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--json", action="store_true", help="print results as JSON")
     k.set_defaults(handler=run_kernels)
     bench_lsp.add_parser(group)
+    bench_start.add_parser(group)
 
 
 def run_engine(args: argparse.Namespace) -> ExitCode:

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -74,13 +75,15 @@ def _load(args: argparse.Namespace) -> EngineService:
     from autan.model.tokenizer import Tokenizer
     from autan.server.engine_process import EngineService
 
+    start = time.perf_counter()
     device = resolve_device(args.device)
     model, checkpoint = load_model(args.model, resolve_dtype(args.dtype, device), device)
     tokenizer = Tokenizer.from_dir(args.model)
     engine = Engine(model, tokenizer, EngineOptions(cache_budget_bytes=args.cache_mib << 20,
                                                      cuda_graph=args.cuda_graph))
     family = detect_family(tokenizer, checkpoint.raw)
-    return EngineService(engine, Path(args.model).resolve().name, family)
+    load_ms = (time.perf_counter() - start) * 1000
+    return EngineService(engine, Path(args.model).resolve().name, family, load_ms)
 
 
 def run(args: argparse.Namespace) -> ExitCode:

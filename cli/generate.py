@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,18 +39,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="sampling seed")
     p.add_argument("--json", action="store_true",
                    help='JSON lines: {"delta": text} per chunk, then {"text", "prompt_tokens", '
-                   '"cached_tokens", "ttft_ms", "tokens_per_s"}')
+                   '"cached_tokens", "ttft_ms", "tokens_per_s", "load_ms"}')
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    from autan.model.default_model import model_name
     from autan.model.demo import default_or_demo
     from autan.model.engine import Done, TokenEvent
     from autan.model.sampling import SamplingParams
 
     if args.model is None:
         args.model = default_or_demo()
+        # A first run waits a second or more here: say for what. Only for the bundled model,
+        # so that a bad --model still gets its one line on stderr and nothing else.
+        if not args.json:
+            print(f"autan: loading {model_name(args.model)}…", file=sys.stderr, flush=True)
+    start = time.perf_counter()
     engine = load_engine(args)
+    load_s = time.perf_counter() - start
     tok = engine.tokenizer
     ids = tok.encode(args.prompt)
     if tok.bos_id is not None:
@@ -62,18 +70,19 @@ def run(args: argparse.Namespace) -> ExitCode:
             out = json.dumps({"delta": event.text}, ensure_ascii=False) if args.json else event.text
             print(out, end="\n" if args.json else "", flush=True)
         elif isinstance(event, Done):
-            report(event, args.json)
+            report(event, args.json, load_s)
     return ExitCode.OK
 
 
-def report(done: Done, as_json: bool) -> None:
+def report(done: Done, as_json: bool, load_s: float) -> None:
     s = done.stats
     if as_json:
         print(json.dumps({"text": done.text, "prompt_tokens": s.prompt_tokens,
                           "cached_tokens": s.reused_tokens, "ttft_ms": round(s.ttft_ms, 3),
-                          "tokens_per_s": round(s.tokens_per_s, 3)}, ensure_ascii=False))
+                          "tokens_per_s": round(s.tokens_per_s, 3),
+                          "load_ms": round(load_s * 1000, 3)}, ensure_ascii=False))
     else:
         print()
-        print(f"[{s.prompt_tokens} prompt tokens, {s.reused_tokens} cached, "
-              f"first token {s.ttft_ms:.0f} ms, {s.tokens_per_s:.1f} tokens/s, "
-              f"{s.finish_reason}]", file=sys.stderr)
+        print(f"[loaded in {load_s:.1f} s; {s.prompt_tokens} prompt tokens, "
+              f"{s.reused_tokens} cached, first token {s.ttft_ms:.0f} ms, "
+              f"{s.tokens_per_s:.1f} tokens/s, {s.finish_reason}]", file=sys.stderr)

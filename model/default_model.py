@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "weights" / "default"
+DEFAULT_MODEL_NAME = "autan-small"  # the folder is named for its role, the model card for this
 
 
 def is_model_folder(folder: Path) -> bool:
@@ -24,3 +25,10 @@ def default_model_dir() -> Path | None:
     """The bundled model's folder, or None when this installation has none (a source
     checkout before the first trained model is committed)."""
     return DEFAULT_MODEL_DIR if is_model_folder(DEFAULT_MODEL_DIR) else None
+
+
+def model_name(folder: Path) -> str:
+    """What to call a model folder in messages: the bundled model by its name, any other by
+    its folder's name."""
+    resolved = Path(folder).expanduser().resolve()
+    return DEFAULT_MODEL_NAME if resolved == DEFAULT_MODEL_DIR else resolved.name

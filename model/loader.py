@@ -139,7 +139,7 @@ def load_model(folder: str | Path, dtype: torch.dtype = torch.float32,
     """Build the engine's model for a folder and fill it with the checkpoint's weights."""
     ckpt = open_checkpoint(folder)
     with torch.device("meta"):
-        model = Model(ckpt.config)
+        model = Model(ckpt.config, init_embedding=False)
     available = set(ckpt.tensor_files)
     reader = TensorReader(ckpt)
     params = dict(model.named_parameters(remove_duplicate=True))

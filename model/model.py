@@ -57,10 +57,15 @@ class Block(nn.Module):
 
 
 class Model(nn.Module):
-    def __init__(self, cfg: ModelConfig) -> None:
+    def __init__(self, cfg: ModelConfig, init_embedding: bool = True) -> None:
+        """`init_embedding=False` leaves the embedding uninitialised, for a caller that assigns
+        every weight (the loader, on the meta device): there `normal_` has only a Python meta
+        kernel, and its first call imports torch._dynamo, a second of a cold start on a CPU."""
         super().__init__()
         self.cfg = cfg
-        self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.embed = (nn.Embedding(cfg.vocab_size, cfg.d_model) if init_embedding else
+                      nn.Embedding(cfg.vocab_size, cfg.d_model,
+                                   _weight=torch.empty(cfg.vocab_size, cfg.d_model)))
         self.blocks = nn.ModuleList(
             Block(cfg.d_model, b, cfg.norm_eps, cfg.residual_multiplier) for b in cfg.blocks
         )

@@ -85,7 +85,7 @@ def default_model_folder() -> Path:
         return bundled
     folder = demo_folder()
     if not (folder / "tokenizer.json").exists():
-        subprocess.run([sys.executable, "-c", "from autan.model.demo import demo_checkpoint; "
+        subprocess.run([sys.executable, "-P", "-c", "from autan.model.demo import demo_checkpoint; "
                         "demo_checkpoint()"], check=True, timeout=600)
     return folder
 
@@ -94,14 +94,18 @@ class LocalBackend:
     """The `autan engine` process (shared over a Unix socket, started on demand)."""
 
     def __init__(self, model_dir: Path, options: ModelOptions,
-                 socket_path: Path | None = None, shared: bool = True) -> None:
+                 socket_path: Path | None = None, shared: bool = True,
+                 client: EngineClient | None = None) -> None:
         """`shared`: connect to (or start) the engine on its socket, for every editor window;
-        otherwise a private engine on stdio that ends with this process (`autan complete`)."""
+        otherwise a private engine on stdio that ends with this process. `client`: an engine
+        client the caller has made (`autan complete` picks a running engine or its own)."""
         self.tokenizer = Tokenizer.from_dir(model_dir)
         self.family = detect_family(self.tokenizer, None)
-        launch = EngineLaunch(model=model_dir, device=options.device, dtype=options.dtype)
-        socket = (socket_path or default_socket_path(model_dir)) if shared else None
-        self.client = EngineClient(socket, launch)
+        if client is None:
+            launch = EngineLaunch(model=model_dir, device=options.device, dtype=options.dtype)
+            socket = (socket_path or default_socket_path(model_dir)) if shared else None
+            client = EngineClient(socket, launch)
+        self.client = client
         self.open_streams = 0  # requests sent to the engine and not yet ended (for stats)
 
     def count_tokens(self, text: str) -> int:

@@ -25,8 +25,9 @@ import itertools
 import logging
 import os
 import sys
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,12 +68,28 @@ class EngineLaunch:
     env: Mapping[str, str] | None = None  # None: this process's environment
 
     def argv(self, transport: Sequence[str]) -> list[str]:
-        """The command line for one transport (`--stdio` or `--socket PATH`)."""
-        args = [self.python, "-m", "autan.cli", "engine", *transport,
+        """The command line for one transport (`--stdio` or `--socket PATH`). `-P`: the
+        working folder (the user's workspace) is not put on sys.path, so a folder there
+        named `kernels/` or `torch/` cannot shadow a package the engine imports."""
+        args = [self.python, "-P", "-m", "autan.cli", "engine", *transport,
                 "--device", self.device, "--dtype", self.dtype]
         if self.model is not None:
             args += ["--model", str(self.model)]
         return [*args, *self.extra_args]
+
+
+@dataclass(frozen=True)
+class EngineStart:
+    """How the client came by its current engine, for the caller's timings.
+
+    `spawned`: this client started the process (else one was already running). `wait_ms`:
+    from the start (or the connect) until the engine's `hello`. `load_ms`: the engine's own
+    model load, part of `wait_ms`, 0 when the engine was already running.
+    """
+
+    spawned: bool
+    wait_ms: float
+    load_ms: float
 
 
 class _Connection:
@@ -156,7 +173,10 @@ class EngineClient:
     """
 
     def __init__(self, socket_path: str | Path | None = None,
-                 launch: EngineLaunch | None = None, connect_timeout_s: float = 10.0) -> None:
+                 launch: EngineLaunch | None = None, connect_timeout_s: float = 10.0,
+                 on_spawn: Callable[[], None] | None = None) -> None:
+        """`on_spawn` is called just before this client starts an engine process (not when
+        it connects to one already running): a command line tells the user why it waits."""
         if socket_path is None and launch is None:
             raise ValueError("EngineClient needs a socket path, a launch recipe, or both")
         self.socket_path = None if socket_path is None else Path(socket_path)
@@ -167,6 +187,9 @@ class EngineClient:
         self._ids = itertools.count(1)
         self._stderr_tail: deque[str] = deque(maxlen=20)
         self._spawned: asyncio.subprocess.Process | None = None
+        self._on_spawn = on_spawn
+        self._spawning = False  # set while _connection() starts a process
+        self.last_start: EngineStart | None = None  # of the current connection
 
     async def __aenter__(self) -> EngineClient:
         await self.start()
@@ -179,6 +202,11 @@ class EngineClient:
     def pid(self) -> int | None:
         """The engine's process id once connected (from its `hello`)."""
         return None if self._conn is None else self._conn.hello.get("pid")
+
+    @property
+    def hello(self) -> dict[str, Any]:
+        """The engine's `hello` (model, device, pid, load_ms) once connected, else empty."""
+        return {} if self._conn is None else dict(self._conn.hello)
 
     async def start(self) -> None:
         """Connect (starting the engine if needed) now rather than on the first request."""
@@ -254,7 +282,7 @@ class EngineClient:
         try:
             await conn.send({**message, "id": rid})
             reply = await asyncio.wait_for(queue.get(), timeout_s)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             raise EngineError(f"no {message['type']} reply in {timeout_s:g} s") from None
         finally:
             conn.forget(rid)
@@ -269,11 +297,22 @@ class EngineClient:
             if self._conn is not None:
                 await self._retire(self._conn)
                 self._conn = None
+            start, self._spawning = time.perf_counter(), False
             if self.socket_path is not None:
                 self._conn = await self._open_socket(self.socket_path)
             else:
                 self._conn = await self._open_stdio()
+            load_ms = float(self._conn.hello.get("load_ms", 0.0)) if self._spawning else 0.0
+            self.last_start = EngineStart(self._spawning,
+                                          (time.perf_counter() - start) * 1000, load_ms)
             return self._conn
+
+    def _before_spawn(self) -> None:
+        self._spawning = True
+        log.info("starting autan engine (model %s)",
+                 self.launch.model if self.launch is not None else "demo")
+        if self._on_spawn is not None:
+            self._on_spawn()
 
     async def _retire(self, conn: _Connection) -> None:
         """Close `conn` and reap its private engine (killed if it does not exit)."""
@@ -282,12 +321,13 @@ class EngineClient:
         if proc is not None and proc.returncode is None:
             try:
                 await asyncio.wait_for(proc.wait(), 5.0)
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 proc.kill()
                 await proc.wait()
 
     async def _open_stdio(self) -> _Connection:
         assert self.launch is not None
+        self._before_spawn()
         proc = await asyncio.create_subprocess_exec(
             *self.launch.argv(["--stdio"]), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -297,10 +337,9 @@ class EngineClient:
         conn = _Connection(proc.stdout, proc.stdin, proc)
         try:
             await conn.handshake(self.launch.start_timeout_s)
-        except (asyncio.IncompleteReadError, ProtocolError, TimeoutError,
-                asyncio.TimeoutError, EngineError) as err:
+        except (asyncio.IncompleteReadError, ProtocolError, TimeoutError, EngineError) as err:
             await self._retire(conn)
-            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(drain, 2.0)
             raise EngineError(f"autan engine did not start ({type(err).__name__}): "
                               + " | ".join(self._stderr_tail)) from None
@@ -311,13 +350,12 @@ class EngineClient:
         try:
             reader, writer = await asyncio.wait_for(
                 asyncio.open_unix_connection(str(path), limit=1 << 20), self.connect_timeout_s)
-        except (OSError, TimeoutError, asyncio.TimeoutError):
+        except (OSError, TimeoutError):
             return None
         conn = _Connection(reader, writer)
         try:
             await conn.handshake(self.connect_timeout_s)
-        except (asyncio.IncompleteReadError, ConnectionError, ProtocolError, TimeoutError,
-                asyncio.TimeoutError):
+        except (asyncio.IncompleteReadError, ConnectionError, ProtocolError, TimeoutError):
             await conn.close()
             return None
         return conn
@@ -344,6 +382,7 @@ class EngineClient:
         other windows); its stderr goes to a log file next to the socket. Returns the log
         and where this engine's lines start in it."""
         assert self.launch is not None
+        self._before_spawn()
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         log_file = path.with_name(path.name + ".log")
         args = ["--socket", str(path), "--idle-exit", str(self.launch.idle_exit_s)]

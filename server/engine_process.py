@@ -189,10 +189,14 @@ class EngineService:
     """What every front end (msgpack connections, HTTP) shares: the engine, its scheduler,
     identity for `hello`/`health`, and the stop signal."""
 
-    def __init__(self, engine: Engine, model_name: str, family: FimFamily | None = None) -> None:
+    def __init__(self, engine: Engine, model_name: str, family: FimFamily | None = None,
+                 load_ms: float = 0.0) -> None:
+        """`load_ms`: how long loading the model took, told to clients in `hello` so that a
+        client that started this engine can split its wait into process start and load."""
         self.engine = engine
         self.model_name = model_name
         self.family = family
+        self.load_ms = load_ms
         self.scheduler = Scheduler(engine)
         self.started = time.monotonic()
         self.connections = 0
@@ -225,7 +229,7 @@ class EngineService:
 
     def identity(self) -> dict[str, Any]:
         return {"model": self.model_name, "device": str(self.engine.model.device),
-                "pid": os.getpid()}
+                "pid": os.getpid(), "load_ms": round(self.load_ms, 3)}
 
     def health(self) -> dict[str, Any]:
         uptime = round(time.monotonic() - self.started, 3)

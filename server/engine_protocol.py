@@ -24,7 +24,8 @@ scoped to its connection; replies carry the id of their request.
 
 Engine -> client, once per connection, as soon as the model is loaded:
 
-- `hello` {protocol: PROTOCOL_VERSION, model, device, pid}
+- `hello` {protocol: PROTOCOL_VERSION, model, device, pid, load_ms}. `load_ms` is how long
+  the engine took to load the model (weights, tokenizer), process start and imports excluded.
 
 Client -> engine:
 
@@ -48,7 +49,8 @@ Client -> engine:
 - `cancel` {id}: stop that request. A running generation stops before its next decode step
   and ends with `done` finish_reason "cancelled"; a queued one ends at once. A cancel for an
   unknown or finished id is ignored (it may cross the `done` on the wire).
-- `health` {id?} -> `health` {id, ok, model, device, pid, uptime_s, cache_bytes, queued}.
+- `health` {id?} -> `health` {id, ok, model, device, pid, load_ms, uptime_s, cache_bytes,
+  queued}.
   Answered by the event loop at once, even while a request runs on the model.
 - `shutdown` {id?} -> `shutdown` {id} then the engine stops every request, removes its socket
   and exits.

@@ -98,7 +98,7 @@ async def _handle(service: EngineService, reader: asyncio.StreamReader,
         await _route(service, request, reader, writer)
     except HttpError as err:
         await _send_json(writer, err.status, error_body(err.status, str(err), err.param))
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         await _send_json(writer, 408, error_body(408, "request not received in time"))
     except (asyncio.IncompleteReadError, ConnectionError):
         pass

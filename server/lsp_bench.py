@@ -148,7 +148,7 @@ class Session:
                 ready.set()
 
     async def start(self) -> None:
-        await self.client.start_io(sys.executable, "-m", "autan.cli", "lsp", env=self.env)
+        await self.client.start_io(sys.executable, "-P", "-m", "autan.cli", "lsp", env=self.env)
         server = getattr(self.client, "_server", None)
         if server is not None and server.stderr is not None:
             self._stderr = asyncio.create_task(_copy_lines(server.stderr, self.log))
@@ -229,7 +229,7 @@ async def _copy_lines(stream: asyncio.StreamReader, log: Path) -> None:
 def engine(config: BenchConfig, cache_mib: int, socket: Path, env: dict[str, str],
            log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`autan engine --cache-mib N` on the socket the server will look for."""
-    args = [sys.executable, "-m", "autan.cli", "engine", "--socket", str(socket),
+    args = [sys.executable, "-P", "-m", "autan.cli", "engine", "--socket", str(socket),
             "--cache-mib", str(cache_mib), "--model", str(config.model),
             "--device", config.device]
     with open(log, "ab") as sink:

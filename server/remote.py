@@ -145,7 +145,7 @@ class _SseEngine:
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(
                 ep.host, ep.port, ssl=ctx, limit=MAX_LINE), self.connect_timeout_s)
-        except (OSError, TimeoutError, asyncio.TimeoutError) as err:
+        except (OSError, TimeoutError) as err:
             raise RemoteError(f"cannot reach {ep.host}:{ep.port}: {err!r}") from None
         try:
             writer.write(self._request_head(len(body)) + body)
@@ -173,7 +173,7 @@ class _SseEngine:
         """Await with the idle timeout: a server silent this long is treated as gone."""
         try:
             return await asyncio.wait_for(awaitable, self.timeout_s)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             raise RemoteError(f"no answer in {self.timeout_s:g} s") from None
 
     async def _error(self, status: int, reader: asyncio.StreamReader,

@@ -65,6 +65,6 @@ def test_the_lsp_process_never_loads_torch() -> None:
 
     code = ("import sys, autan.server.lsp, autan.server.completion, autan.server.backend, "
             "autan.cli.lsp, autan.cli.main; print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"

@@ -23,7 +23,7 @@ PACKAGES = {"cli": "autan/cli", "model": "autan/model", "kernels": "autan/kernel
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+        [sys.executable, "-P", "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
          "-w", str(out), str(ROOT)],
         check=True, capture_output=True, text=True,
     )
@@ -56,11 +56,11 @@ def test_wheel_runs_from_an_unpacked_copy(wheel: Path, tmp_path: Path) -> None:
             "autan.server, autan.model.archs as a; "
             "print(autan.model.loader.__file__); print(len(a.ADAPTERS))")
     env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
                             env=env, cwd=tmp_path, check=True)
     loader_file, adapters = result.stdout.split()
     assert loader_file.startswith(str(tmp_path)), loader_file
     assert int(adapters) >= 3
-    help_text = subprocess.run([sys.executable, "-m", "autan.cli", "--help"], env=env,
+    help_text = subprocess.run([sys.executable, "-P", "-m", "autan.cli", "--help"], env=env,
                                cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     assert "generate" in help_text and "score" in help_text

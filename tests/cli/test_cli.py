@@ -24,7 +24,7 @@ def autan(*args: str, cache: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     if cache is not None:
         env["XDG_CACHE_HOME"] = str(cache)
-    return subprocess.run([sys.executable, "-m", "autan.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-P", "-m", "autan.cli", *args], capture_output=True,
                           text=True, env=env, timeout=300)
 
 
@@ -44,9 +44,21 @@ def test_generate_json_ends_with_the_summary(model_dir: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     summary = lines[-1]
-    assert set(summary) == {"text", "prompt_tokens", "cached_tokens", "ttft_ms", "tokens_per_s"}
+    assert set(summary) == {"text", "prompt_tokens", "cached_tokens", "ttft_ms", "tokens_per_s",
+                            "load_ms"}
     assert summary["text"] == "".join(line["delta"] for line in lines[:-1])
     assert summary["prompt_tokens"] > 0 and summary["cached_tokens"] == 0
+    assert summary["load_ms"] > 0
+    assert result.stderr == ""  # JSON mode: stdout says it all
+
+
+def test_generate_says_what_the_first_wait_is_for(tmp_path: Path) -> None:
+    """The bundled model: a line before loading, the load time in the closing line."""
+    result = autan("generate", "--prompt", "x = ", "--max-tokens", "2", cache=tmp_path)
+    assert result.returncode == 0, result.stderr
+    first, *_, last = result.stderr.strip().splitlines()
+    assert first.startswith("autan: loading "), result.stderr
+    assert last.startswith("[loaded in ") and "prompt tokens" in last, result.stderr
 
 
 def test_generate_without_model_uses_the_bundled_model(tmp_path: Path) -> None:

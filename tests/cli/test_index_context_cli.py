@@ -22,7 +22,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def autan(*args: str, cwd: Path, cache: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run([sys.executable, "-m", "autan.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-P", "-m", "autan.cli", *args], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=300)
 
 

@@ -264,6 +264,7 @@ def test_gitpython_cannot_find_git_at_import(tmp_path: Path) -> None:
         "print(s.available, s.reason)\n"
     )
     env = {"PATH": str(tmp_path / "empty"), "GIT_PYTHON_REFRESH": "raise"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-P", "-c", code], env=env, capture_output=True,
+                         text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("False git is not usable")

@@ -55,6 +55,6 @@ def test_the_override_is_read_from_the_environment() -> None:
     code = "from autan.kernels import _triton; print(_triton.FORCE_REF)"
     for value, expected in (("ref", "True"), ("", "False")):
         env = {**os.environ, "AUTAN_KERNELS": value}
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+        out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
                              env=env, timeout=60).stdout.strip()
         assert out == expected

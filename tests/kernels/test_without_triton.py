@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_everything_but_the_kernels_works_without_triton() -> None:
-    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-P", "-c", SCRIPT], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
     assert "pip install 'autan[gpu]'" in result.stdout

@@ -135,7 +135,7 @@ async def lsp_server(env: ServerEnv, folders: list[Path], options: dict[str, Any
                      ) -> AsyncIterator[LanguageClient]:
     """`python -m autan.cli lsp`, initialized with `options`; `configuration` is what the
     client answers for workspace/configuration section "autan" (None: nothing)."""
-    config = ClientServerConfig(server_command=[sys.executable, "-m", "autan.cli", "lsp"],
+    config = ClientServerConfig(server_command=[sys.executable, "-P", "-m", "autan.cli", "lsp"],
                                 client_factory=make_client, server_env=env.environ())
     client = await config.start()
     if configuration is not None:

@@ -49,7 +49,7 @@ class RawClient:
     async def start(cls, env: ServerEnv, log: Path) -> RawClient:
         with open(log, "wb") as stderr:  # a pipe nobody reads could fill up and block it
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "autan.cli", "lsp", stdin=asyncio.subprocess.PIPE,
+                sys.executable, "-P", "-m", "autan.cli", "lsp", stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE, stderr=stderr, env=env.environ())
         return cls(proc)
 

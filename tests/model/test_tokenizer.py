@@ -295,4 +295,4 @@ def test_does_not_import_transformers() -> None:
         "import sys, autan.model.tokenizer, autan.model.fim\n"
         "assert 'transformers' not in sys.modules, 'transformers imported'\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-P", "-c", code], check=True)

@@ -89,7 +89,7 @@ def wait_for_line(log: Path, needle: str, proc: subprocess.Popen[bytes],
 
 
 def engine_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "autan.cli", "engine", "--device", "cpu", *args]
+    return [sys.executable, "-P", "-m", "autan.cli", "engine", "--device", "cpu", *args]
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from tests.train.fixtures import make_docs, write_folder
 
 def autan(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
-    return subprocess.run([sys.executable, "-m", "autan.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-P", "-m", "autan.cli", *args], capture_output=True,
                           text=True, env=env, timeout=600)
 
 
