@@ -15,7 +15,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lsp", help="run the language server (stdio or TCP)",
                        description="Serve LSP with textDocument/inlineCompletion. The model "
                        "runs in a separate `autan engine` process started on demand.")
-    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    transport = p.add_mutually_exclusive_group()
+    # Editor clients name the transport they start us with (vscode-languageclient appends
+    # `--stdio`); stdio is the default, so the flag only has to be accepted.
+    transport.add_argument("--stdio", action="store_true", help="serve on stdio (the default)")
+    transport.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     p.add_argument("--log-level", default="WARNING", help="logging level on stderr")
     p.set_defaults(handler=run)
 

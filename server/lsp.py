@@ -5,7 +5,10 @@ Handlers are thin: they read the document, call `Completer` (completion.py) and 
 status bars, streaming previews, tests and `autan bench lsp`:
 
 - `autan/status` (notification) {state: "indexing" | "ready" | "generating" | "error",
-  message}; sent when the state changes.
+  message, percentage?}; sent when the state changes. `percentage` (0-100) comes with
+  "indexing" only, as the same pass's `$/progress` reports it (sent also to clients without
+  work-done progress). The server has no "disabled" state: a client that is switched off
+  simply stops asking.
 - `autan/inlineCompletionProgress` (notification) {textDocument: {uri}, position, text}: the
   growing text of the completion being generated, sent only to clients that set
   `streamProgress: true` in their settings; the final answer is still the
@@ -15,8 +18,22 @@ status bars, streaming previews, tests and `autan bench lsp`:
   engine_pid, engine_streams (requests at the engine), settings (in effect, snake_case),
   folders: [{root, files}], recent:
   [the last `recent` completions, newest last: {uri, from_cache, items, model_calls,
-  prompt_tokens, cached_tokens, computed_tokens, generated_tokens, timings_ms}]} (see
-  completion.py for the timings). Counters are since the server started.
+  prompt_tokens, cached_tokens, computed_tokens, generated_tokens, timings_ms}],
+  acceptance: {shown, accepted, partially_accepted, accepted_chars, rate}} (see
+  completion.py for the timings, feedback.py for acceptance; `rate` is accepted / shown, null
+  before anything was shown). Counters are since the server started, and stay in it.
+- `autan/didShowCompletion` (notification, client to server) {textDocument: {uri}}: a
+  suggestion was offered to the user; once per suggestion, not again while the user types
+  along it or while its text streams in.
+- `autan/didAcceptCompletion` (notification, client to server) {textDocument: {uri}, kind:
+  "full" | "word" | "line", acceptedLength}: the user took the rest of the suggestion (full),
+  or its next word or line; `acceptedLength` counts the characters inserted (UTF-16 code
+  units). Malformed feedback is logged and not counted.
+
+Clients: `autan lsp` and `autan lsp --stdio` both serve stdio (editor clients such as
+vscode-languageclient add `--stdio`); `editors/vscode/` is the VS Code client of these messages.
+Settings the server does not know are reported as invalid, so a client filters its own
+(client-only) settings out of what it sends.
 
 Files changed on disk outside the editor: a client that supports dynamic registration of
 `workspace/didChangeWatchedFiles` is asked (`client/registerCapability`) to watch `**/*`;
@@ -57,6 +74,7 @@ from pygls.workspace import TextDocument
 from autan.server.backend import Backend, LocalBackend, RemoteBackend, default_model_folder
 from autan.server.completion import Completer, Request, Result
 from autan.server.documents import LineIndex, LspDocument, use_lsp_documents
+from autan.server.feedback import FeedbackCounters, parse_acceptance, parse_shown
 from autan.server.options import ModelOptions, ServerOptions, parse_options
 from autan.server.typeahead import TypeAheadCache
 from autan.server.watch import ChangedFiles, watcher_registration
@@ -83,6 +101,7 @@ class Counters:
     errors: int = 0
     cache_hits: int = 0
     model_calls: int = 0
+    feedback: FeedbackCounters = field(default_factory=FeedbackCounters)
     recent: deque[tuple[str, Result]] = field(default_factory=lambda: deque(maxlen=RECENT))
 
     def count(self, uri: str, result: Result | None) -> None:
@@ -139,7 +158,7 @@ class AutanServer(LanguageServer):
         self.typeahead = TypeAheadCache()
         self.counters = Counters()
         self.generating = 0
-        self.state: tuple[str, str] | None = None
+        self.state: tuple[str, str, int | None] | None = None
         self._backend_lock: asyncio.Lock | None = None
 
     def spawn(self, coro: Any) -> None:
@@ -148,11 +167,14 @@ class AutanServer(LanguageServer):
         self.background.add(future)
         future.add_done_callback(self.background.discard)
 
-    def status(self, state: str, message: str = "") -> None:
+    def status(self, state: str, message: str = "", percentage: int | None = None) -> None:
         """`autan/status`, sent only when it changes (not twice per keystroke)."""
-        if self.state != (state, message):
-            self.state = (state, message)
-            self.protocol.notify("autan/status", {"state": state, "message": message})
+        if self.state != (state, message, percentage):
+            self.state = (state, message, percentage)
+            params: dict[str, Any] = {"state": state, "message": message}
+            if percentage is not None:
+                params["percentage"] = percentage
+            self.protocol.notify("autan/status", params)
 
     def log_message(self, message: str, kind: types.MessageType = types.MessageType.Info
                     ) -> None:
@@ -306,6 +328,24 @@ async def inline_completion(ls: AutanServer, params: types.InlineCompletionParam
     return answer
 
 
+@server.feature("autan/didShowCompletion")
+def did_show_completion(ls: AutanServer, params: Any) -> None:
+    uri, problem = parse_shown(json_value(params))
+    if uri is None:
+        log.warning("autan/didShowCompletion ignored: %s", problem)
+        return
+    ls.counters.feedback.did_show()
+
+
+@server.feature("autan/didAcceptCompletion")
+def did_accept_completion(ls: AutanServer, params: Any) -> None:
+    acceptance, problem = parse_acceptance(json_value(params))
+    if acceptance is None:
+        log.warning("autan/didAcceptCompletion ignored: %s", problem)
+        return
+    ls.counters.feedback.did_accept(acceptance)
+
+
 @server.feature("autan/stats")
 async def stats(ls: AutanServer, params: Any) -> dict[str, Any]:
     if ls.drains:  # cancelled generations still owe their stats
@@ -393,7 +433,7 @@ async def index_folder(ls: AutanServer, folder: Folder) -> None:
     """Index a workspace folder in a worker thread, reporting `$/progress` (when the client
     supports it) and `autan/status`. A failure is logged; completion goes on without it."""
     progress = await IndexProgress.start(ls, folder.root)
-    ls.status("indexing", str(folder.root))
+    ls.status("indexing", str(folder.root), 0)
     try:
         index = await asyncio.to_thread(ls.workspaces.index, folder, progress.report)
         message = f"{len(index.records)} files indexed"
@@ -407,13 +447,14 @@ async def index_folder(ls: AutanServer, folder: Folder) -> None:
 
 
 class IndexProgress:
-    """Work-done progress for one indexing pass, fed from the indexing thread. Reports are
-    sent only when the percentage moves, so a large repository costs ~100 notifications."""
+    """Work-done progress for one indexing pass, fed from the indexing thread, mirrored in
+    `autan/status` for status bars. Reports are sent only when the percentage moves, so a
+    large repository costs ~100 notifications of each."""
 
-    def __init__(self, ls: AutanServer, token: str | None) -> None:
-        self.ls, self.token = ls, token
+    def __init__(self, ls: AutanServer, token: str | None, root: Path) -> None:
+        self.ls, self.token, self.root = ls, token, root
         self.loop = asyncio.get_running_loop()
-        self.last = -1
+        self.last = 0
 
     @classmethod
     async def start(cls, ls: AutanServer, root: Path) -> IndexProgress:
@@ -426,12 +467,15 @@ class IndexProgress:
                 title="autan: indexing", message=str(root), percentage=0))
         except Exception:
             token = None
-        return cls(ls, token)
+        return cls(ls, token, root)
 
     def report(self, done: int, total: int, message: str) -> None:
         percentage = int(100 * done / max(total, 1))
-        if self.token is not None and percentage != self.last:
-            self.last = percentage
+        if percentage == self.last:
+            return
+        self.last = percentage
+        self.loop.call_soon_threadsafe(self.ls.status, "indexing", str(self.root), percentage)
+        if self.token is not None:
             self.loop.call_soon_threadsafe(
                 self.ls.work_done_progress.report, self.token,
                 types.WorkDoneProgressReport(message=message, percentage=percentage))
@@ -566,6 +610,7 @@ def stats_payload(ls: AutanServer, recent: int) -> dict[str, Any]:
         "folders": [{"root": str(root), "files": None if f.index is None
                      else len(f.index.records)} for root, f in ls.workspaces.folders.items()],
         "recent": [result_payload(uri, r) for uri, r in latest],
+        "acceptance": c.feedback.payload(),
     }
 
 
