@@ -15,7 +15,7 @@ M.enabled = true
 local AUTOMATIC, INVOKED = 2, 1
 
 local S = {} -- buf -> suggestion {items = {{text, replace}}, index, row, col, prefix, typed}
-local pending = {} -- buf -> {client, id, tick, row, col, position, invoked}
+local pending = {} -- buf -> {client, id, tick, row, col, line, position, invoked}
 local timers = {} -- buf -> debounce timer
 local seen = {} -- buf -> 'tick:row:col' last handled by on_change
 local shown = {} -- buf -> {row, prefix, target}: the suggestion last reported as shown
@@ -82,7 +82,9 @@ end
 local function draw(buf)
   local s = S[buf]
   local rest = rest_of(s)
-  if rest == '' then
+  if rest == '' and s and s.partial then -- typed past the streamed text: wait for more
+    return api.nvim_buf_clear_namespace(buf, M.ns, 0, -1)
+  elseif rest == '' then
     return M.clear(buf)
   end
   M.draw_text(buf, s.row, s.col + #s.typed, rest)
@@ -130,7 +132,7 @@ end
 
 local function items_of(buf, client, p, result)
   local items = {}
-  local line = line_at(buf, p.row)
+  local line = p.line
   for _, it in ipairs(result and (result.items or result) or {}) do
     local text = util.item_text(it.insertText)
     local replace = 0
@@ -146,16 +148,36 @@ local function items_of(buf, client, p, result)
   return items
 end
 
+-- Whether the pending request `p` still fits the cursor: the text it was asked for, or that
+-- text plus characters typed after it on the same line (a suggestion still streaming is
+-- kept while the user types along it). Returns what was typed since ('' when nothing).
 local function fresh(buf, p)
   local row, col = cursor()
-  return pending[buf] == p and api.nvim_get_current_buf() == buf and in_insert()
-    and api.nvim_buf_get_changedtick(buf) == p.tick and row == p.row and col == p.col
+  if not (pending[buf] == p and api.nvim_get_current_buf() == buf and in_insert()) then
+    return nil
+  end
+  if api.nvim_buf_get_changedtick(buf) == p.tick and row == p.row and col == p.col then
+    return ''
+  end
+  local line = line_at(buf, row)
+  if row == p.row and col >= p.col and line:sub(1, p.col) == p.prefix
+    and line:sub(col + 1) == p.line:sub(p.col + 1) then
+    return line:sub(p.col + 1, col)
+  end
+  return nil
 end
 
-local function suggest(buf, p, items, index, partial)
-  S[buf] = { items = items, index = index, row = p.row, col = p.col, typed = '',
-             prefix = line_at(buf, p.row):sub(1, p.col), partial = partial,
-             invoked = p.invoked }
+-- Whether `text` (streamed so far when `partial`) still agrees with what was typed.
+local function agrees(text, typed, partial)
+  if text:sub(1, #typed) == typed then
+    return partial or #text > #typed
+  end
+  return partial and typed:sub(1, #text) == text
+end
+
+local function suggest(buf, p, items, index, partial, typed)
+  S[buf] = { items = items, index = index, row = p.row, col = p.col, typed = typed or '',
+             prefix = p.prefix, partial = partial, invoked = p.invoked }
   draw(buf)
 end
 
@@ -168,19 +190,28 @@ function M.request(buf, kind, step)
   local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
   params.context = { triggerKind = kind or AUTOMATIC }
   local row, col = cursor()
+  local line = line_at(buf, row)
   local p = { client = client, tick = api.nvim_buf_get_changedtick(buf), row = row, col = col,
-              position = params.position, invoked = kind == INVOKED }
+              line = line, prefix = line:sub(1, col), position = params.position,
+              invoked = kind == INVOKED }
   local ok, id = util.call(client, 'request', 'textDocument/inlineCompletion', params,
     function(err, result)
-      if not fresh(buf, p) then
+      local typed = fresh(buf, p)
+      if not typed then
         return
       end
       pending[buf] = nil
-      local items = err and {} or items_of(buf, client, p, result)
-      if #items == 0 then
-        return M.clear(buf)
+      local items = {}
+      for _, item in ipairs(err and {} or items_of(buf, client, p, result)) do
+        if agrees(item.text, typed, false) then
+          table.insert(items, item)
+        end
       end
-      suggest(buf, p, items, ((step or 0) % #items) + 1, false)
+      if #items == 0 then
+        M.clear(buf)
+        return typed ~= '' and M.schedule(buf) -- typed away from it meanwhile: ask again
+      end
+      suggest(buf, p, items, ((step or 0) % #items) + 1, false, typed)
     end, buf)
   if ok then
     p.id = id
@@ -212,14 +243,20 @@ function M.on_progress(result)
   local buf = vim.uri_to_bufnr(result.textDocument.uri)
   local p = pending[buf]
   local pos = result.position or {}
-  if not p or not fresh(buf, p) or pos.line ~= p.position.line
-    or pos.character ~= p.position.character or type(result.text) ~= 'string' then
+  local typed = p and fresh(buf, p)
+  if not typed or pos.line ~= p.position.line or pos.character ~= p.position.character
+    or type(result.text) ~= 'string' then
     return
   end
-  suggest(buf, p, { { text = result.text, replace = 0 } }, 1, true)
+  if not agrees(result.text, typed, true) then
+    M.clear(buf)
+    return M.schedule(buf)
+  end
+  suggest(buf, p, { { text = result.text, replace = 0 } }, 1, true, typed)
 end
 
--- TextChangedI and CursorMovedI: keep a suggestion the user types along, else ask again.
+-- TextChangedI and CursorMovedI: keep a suggestion the user types along, else ask again. A
+-- suggestion still streaming is kept too, and its request goes on (see `fresh`).
 function M.on_change(buf)
   local row, col = cursor()
   local key = api.nvim_buf_get_changedtick(buf) .. ':' .. row .. ':' .. col
@@ -228,6 +265,14 @@ function M.on_change(buf)
   end
   seen[buf] = key
   local s = S[buf]
+  local p = pending[buf]
+  if s and s.partial and p then
+    local typed = fresh(buf, p)
+    if typed and agrees(s.items[1].text, typed, true) then
+      s.typed = typed
+      return draw(buf)
+    end
+  end
   if s and not s.partial and row == s.row and col >= s.col then
     local line = line_at(buf, row)
     local typed = line:sub(s.col + 1, col)

@@ -127,16 +127,21 @@ local function fallback(key, previous)
       if previous.expr ~= 1 then
         return
       end
-    elseif previous.expr == 1 then
-      keys = api.nvim_eval(previous.rhs)
     else
-      keys = previous.rhs
+      local rhs = previous.rhs or ''
+      if previous.sid and previous.sid > 0 then -- a script's <SID>: only its <SNR>N_ resolves
+        rhs = rhs:gsub('<[Ss][Ii][Dd]>', '<SNR>' .. previous.sid .. '_')
+      end
+      keys = previous.expr == 1 and api.nvim_eval(rhs) or rhs
     end
   end
   if type(keys) == 'string' and keys ~= '' then
     api.nvim_feedkeys(api.nvim_replace_termcodes(keys, true, false, true), mode .. 'i', false)
   end
 end
+
+local ACCEPT_DESC = 'autan: accept the suggestion'
+local accept_previous = {} -- accept key -> the insert mapping it had before setup()
 
 local function snippet_active()
   return vim.snippet ~= nil and vim.snippet.active ~= nil and vim.snippet.active({ direction = 1 })
@@ -150,11 +155,15 @@ local function map_keys(keys)
   end
   if keys.accept and keys.accept ~= '' then
     local previous = vim.fn.maparg(keys.accept, 'i', false, true)
+    if previous.desc == ACCEPT_DESC then -- setup() again: keep the user's mapping seen first
+      previous = accept_previous[keys.accept] or {}
+    end
+    accept_previous[keys.accept] = previous
     map(keys.accept, function()
       if vim.fn.pumvisible() == 1 or snippet_active() or not M.accept() then
         fallback(keys.accept, previous)
       end
-    end, 'autan: accept the suggestion')
+    end, ACCEPT_DESC)
   end
   map(keys.accept_word, M.accept_word, 'autan: accept the next word')
   map(keys.accept_line, M.accept_line, 'autan: accept the next line')

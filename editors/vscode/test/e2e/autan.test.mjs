@@ -138,112 +138,119 @@ test('autan in code-server: status, streamed ghost text, Tab, next word, toggle,
       const logText = () => { const p = s.logFile(EXT, 'autan'); return p ? fs.readFileSync(p, 'utf8') : ''; };
       const completions = () => completionLines(logText());
       const answered = (pos) => completions().find((c) => c && c.pos === pos && c.items > 0);
+      // The extension's log goes with the artifacts, failure or not.
+      const saveLog = () => fs.writeFileSync(path.join(h.ARTIFACTS, 'autan-extension.log'), logText());
+      try {
 
-      await step('the status item reaches Ready', async () => {
-        const label = await s.waitForStatusBarItem(STATUS, /^autan: Ready\b/, { timeoutMs: 120_000 });
-        assert.match(label, /^autan: Ready \(\d+ files? indexed\)$/);
-        assert.equal(lspProcesses(s, server).length, 1, 'one autan lsp process under code-server');
-      });
-
-      await s.openFile(FILE);
-      await s.focusEditorEnd();
-      const firstPos = endPosition(SOURCE + FIRST);
-      let final;
-      await step('typing gets ghost text, growing while the model writes', async () => {
-        await s.recordGhostText();
-        await s.type(FIRST);
-        const typedAt = await s.pageNow();
-        await h.waitFor(() => answered(firstPos),
-          { timeoutMs: 90_000, what: `a completion answered at ${firstPos} in the log` });
-        const shown = async () => (await s.ghostTextHistory()).filter((e) => e.at >= typedAt).map((e) => e.text);
-        // The final items: shown after the answer, then unchanged.
-        final = await stableGhostText(s, 60_000).catch(async (e) => {
-          e.message += ` (ghost texts shown: ${JSON.stringify(await shown())})`;
-          throw e;
+        await step('the status item reaches Ready', async () => {
+          const label = await s.waitForStatusBarItem(STATUS, /^autan: Ready\b/, { timeoutMs: 120_000 });
+          assert.match(label, /^autan: Ready \(\d+ files? indexed\)$/);
+          assert.equal(lspProcesses(s, server).length, 1, 'one autan lsp process under code-server');
         });
-        const seen = await shown();
-        // The streamed text may pass through the final one (the server cuts what the
-        // model writes): what counts is what showed before the final text settled.
-        const settled = seen.lastIndexOf(final);
-        const before = [...new Set(seen.slice(0, settled).filter(Boolean))];
-        const lengths = new Set(before.map((t) => t.length));
-        assert.ok(lengths.size >= 2,
-          `the ghost text did not grow before the final text: ${JSON.stringify(before)} then ${JSON.stringify(final)}` +
-          ` (all shown: ${JSON.stringify(seen)})`);
-        assert.ok(answered(firstPos).streamed > 0, `nothing streamed: ${answered(firstPos).line}`);
-        console.log(`autan e2e: streamed ${before.length} states (lengths ${[...lengths].join(', ')}) before ${final.length} characters`);
-      });
 
-      await step('a screenshot with ghost text', async () => {
-        const shot = await s.screenshot('ghost-text.png');
-        assert.ok(fs.statSync(shot).size > 10_000, `screenshot ${shot} looks empty`);
-        if (process.env.AUTAN_E2E_UPDATE_DOCS === '1') {
-          fs.mkdirSync(path.dirname(DOCS_SHOT), { recursive: true });
-          fs.copyFileSync(shot, DOCS_SHOT);
-        }
-      });
-
-      let word;
-      await step('Ctrl+Right accepts only the next word', async () => {
-        const before = await s.saveAndRead(FILE);
-        assert.equal(before, SOURCE + FIRST);
-        assert.equal(await s.ghostText(), final, 'saving kept the suggestion');
-        await s.press('Control+ArrowRight');
-        const after = await h.waitFor(async () => {
-          const t = await s.saveAndRead(FILE);
-          return t !== before && t;
-        }, { timeoutMs: 10_000, what: 'the next word in the buffer' });
-        assert.ok(after.startsWith(before), 'text was inserted at the cursor');
-        word = after.slice(before.length);
-        assert.ok(final.startsWith(word), `${JSON.stringify(word)} is not the start of ${JSON.stringify(final)}`);
-        assert.ok(word.length < final.length, 'the whole suggestion was inserted');
-        assert.match(word, /^\s*(?:\w+|[^\w\s]+)[^\S\n]*\n?$/, `more than a word: ${JSON.stringify(word)}`);
-        await s.waitForLog(EXT, 'autan', new RegExp(`accepted \\(word\\) ${word.length} characters`), { timeoutMs: 10_000 });
-        // The rest stays on screen.
-        await s.waitForGhostText({ timeoutMs: 15_000, predicate: (t) => t === final.slice(word.length) });
-      });
-
-      await step('Tab accepts the rest of the suggestion', async () => {
-        await s.press('Tab');
-        const saved = await s.saveAndRead(FILE);
-        assert.equal(saved, SOURCE + FIRST + final);
-        const rest = final.length - word.length;
-        await s.waitForLog(EXT, 'autan', new RegExp(`accepted \\(full\\) ${rest} characters`), { timeoutMs: 10_000 });
-      });
-
-      await step('toggled off: no server, no request, no ghost text', async () => {
-        await s.press('Escape');
-        await s.runCommand('autan: Toggle Completions');
-        await s.waitForStatusBarItem(STATUS, /^autan: Disabled$/, { timeoutMs: 20_000 });
-        await h.waitFor(() => lspProcesses(s, server).length === 0, { timeoutMs: 20_000, what: 'autan lsp to exit' });
-        const count = completions().length;
+        await s.openFile(FILE);
         await s.focusEditorEnd();
-        await s.recordGhostText();
-        await s.type('\n\nclass Triangle:\n');
-        await s.press('Alt+\\'); // autan.trigger: explicit, still nothing
-        await h.sleep(4000);
-        assert.deepEqual((await s.ghostTextHistory()).map((e) => e.text).filter(Boolean), [], 'no ghost text while disabled');
-        assert.equal(completions().length, count, 'no completion request while disabled');
-        assert.equal(lspProcesses(s, server).length, 0, 'no autan lsp while disabled');
-      });
+        const firstPos = endPosition(SOURCE + FIRST);
+        let final;
+        await step('typing gets ghost text, growing while the model writes', async () => {
+          await s.recordGhostText();
+          await s.type(FIRST);
+          const typedAt = await s.pageNow();
+          await h.waitFor(() => answered(firstPos),
+            { timeoutMs: 90_000, what: `a completion answered at ${firstPos} in the log` });
+          const shown = async () => (await s.ghostTextHistory()).filter((e) => e.at >= typedAt).map((e) => e.text);
+          // The final items: shown after the answer, then unchanged.
+          final = await stableGhostText(s, 60_000).catch(async (e) => {
+            e.message += ` (ghost texts shown: ${JSON.stringify(await shown())})`;
+            throw e;
+          });
+          const seen = await shown();
+          // The streamed text may pass through the final one (the server cuts what the
+          // model writes): what counts is what showed before the final text settled.
+          const settled = seen.lastIndexOf(final);
+          const before = [...new Set(seen.slice(0, settled).filter(Boolean))];
+          const lengths = new Set(before.map((t) => t.length));
+          assert.ok(lengths.size >= 2,
+            `the ghost text did not grow before the final text: ${JSON.stringify(before)} then ${JSON.stringify(final)}` +
+            ` (all shown: ${JSON.stringify(seen)})`);
+          assert.ok(answered(firstPos).streamed > 0, `nothing streamed: ${answered(firstPos).line}`);
+          console.log(`autan e2e: streamed ${before.length} states (lengths ${[...lengths].join(', ')}) before ${final.length} characters`);
+        });
 
-      await step('toggled on again: Ready, one server', async () => {
-        await s.runCommand('autan: Toggle Completions');
-        await s.waitForStatusBarItem(STATUS, /^autan: Ready\b/, { timeoutMs: 120_000 });
-        assert.equal(lspProcesses(s, server).length, 1);
-        await s.runCommand('autan: Show Statistics');
-        const { text } = await s.waitForLog(EXT, 'autan', /autan\/stats \{/, { timeoutMs: 20_000 });
-        assert.match(text, /"requests": \d+/);
-      });
+        await step('a screenshot with ghost text', async () => {
+          const shot = await s.screenshot('ghost-text.png');
+          assert.ok(fs.statSync(shot).size > 10_000, `screenshot ${shot} looks empty`);
+          if (process.env.AUTAN_E2E_UPDATE_DOCS === '1') {
+            fs.mkdirSync(path.dirname(DOCS_SHOT), { recursive: true });
+            fs.copyFileSync(shot, DOCS_SHOT);
+          }
+        });
 
-      await step('the log has one well-formed line per completion', async () => {
-        const lines = completions();
-        assert.ok(lines.length >= 2, `completion lines: ${lines.length}`);
-        for (const c of lines) assert.ok(c, `malformed completion line in:\n${logText()}`);
-        for (const c of lines) assert.equal(c.file, filePath);
-        assert.ok(lines.some((c) => c.items > 0 && c.streamed > 0), 'a streamed completion with items');
-        assert.match(logText(), /starting \S+ lsp \(found via setting\)/);
-      });
+        let word;
+        await step('Ctrl+Right accepts only the next word', async () => {
+          const before = await s.saveAndRead(FILE);
+          assert.equal(before, SOURCE + FIRST);
+          assert.equal(await s.ghostText(), final, 'saving kept the suggestion');
+          await s.press('Control+ArrowRight');
+          const after = await h.waitFor(async () => {
+            const t = await s.saveAndRead(FILE);
+            return t !== before && t;
+          }, { timeoutMs: 10_000, what: 'the next word in the buffer' });
+          assert.ok(after.startsWith(before), 'text was inserted at the cursor');
+          word = after.slice(before.length);
+          assert.ok(final.startsWith(word), `${JSON.stringify(word)} is not the start of ${JSON.stringify(final)}`);
+          assert.ok(word.length < final.length, 'the whole suggestion was inserted');
+          assert.match(word, /^\s*(?:\w+|[^\w\s]+)[^\S\n]*\n?$/, `more than a word: ${JSON.stringify(word)}`);
+          await s.waitForLog(EXT, 'autan', new RegExp(`accepted \\(word\\) ${word.length} characters`), { timeoutMs: 10_000 });
+          // The rest stays on screen.
+          await s.waitForGhostText({ timeoutMs: 15_000, predicate: (t) => t === final.slice(word.length) });
+        });
+
+        await step('Tab accepts the rest of the suggestion', async () => {
+          await s.press('Tab');
+          const saved = await s.saveAndRead(FILE);
+          assert.equal(saved, SOURCE + FIRST + final);
+          const rest = final.length - word.length;
+          await s.waitForLog(EXT, 'autan', new RegExp(`accepted \\(full\\) ${rest} characters`), { timeoutMs: 10_000 });
+        });
+
+        await step('toggled off: no server, no request, no ghost text', async () => {
+          await s.press('Escape');
+          await s.runCommand('autan: Toggle Completions');
+          await s.waitForStatusBarItem(STATUS, /^autan: Disabled$/, { timeoutMs: 20_000 });
+          await h.waitFor(() => lspProcesses(s, server).length === 0, { timeoutMs: 20_000, what: 'autan lsp to exit' });
+          const count = completions().length;
+          await s.focusEditorEnd();
+          await s.recordGhostText();
+          await s.type('\n\nclass Triangle:\n');
+          await s.press('Alt+\\'); // autan.trigger: explicit, still nothing
+          await h.sleep(4000);
+          assert.deepEqual((await s.ghostTextHistory()).map((e) => e.text).filter(Boolean), [], 'no ghost text while disabled');
+          assert.equal(completions().length, count, 'no completion request while disabled');
+          assert.equal(lspProcesses(s, server).length, 0, 'no autan lsp while disabled');
+        });
+
+        await step('toggled on again: Ready, one server', async () => {
+          await s.runCommand('autan: Toggle Completions');
+          await s.waitForStatusBarItem(STATUS, /^autan: Ready\b/, { timeoutMs: 120_000 });
+          assert.equal(lspProcesses(s, server).length, 1);
+          await s.runCommand('autan: Show Statistics');
+          const { text } = await s.waitForLog(EXT, 'autan', /autan\/stats \{/, { timeoutMs: 20_000 });
+          assert.match(text, /"requests": \d+/);
+        });
+
+        await step('the log has one well-formed line per completion', async () => {
+          const lines = completions();
+          assert.ok(lines.length >= 2, `completion lines: ${lines.length}`);
+          for (const c of lines) assert.ok(c, `malformed completion line in:\n${logText()}`);
+          for (const c of lines) assert.equal(c.file, filePath);
+          assert.ok(lines.some((c) => c.items > 0 && c.streamed > 0), 'a streamed completion with items');
+          assert.match(logText(), /starting \S+ lsp \(found via setting\)/);
+        });
+      } finally {
+        fs.mkdirSync(h.ARTIFACTS, { recursive: true });
+        saveLog();
+      }
     });
   } finally {
     await h.killByMarker(own);
