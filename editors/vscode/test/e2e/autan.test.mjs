@@ -161,7 +161,12 @@ test('autan in code-server: status, streamed ghost text, Tab, next word, toggle,
           const shown = async () => (await s.ghostTextHistory()).filter((e) => e.at >= typedAt).map((e) => e.text);
           // The final items: shown after the answer, then unchanged.
           final = await stableGhostText(s, 60_000).catch(async (e) => {
-            e.message += ` (ghost texts shown: ${JSON.stringify(await shown())})`;
+            // Each state with its time since the typing ended, and the extension's log: what
+            // asked, what answered, what was re-triggered.
+            const states = (await s.ghostTextHistory()).filter((x) => x.at >= typedAt)
+              .map((x) => `+${x.at - typedAt} ms ${JSON.stringify(x.text)}`);
+            e.message += ` (ghost texts shown: ${JSON.stringify(await shown())}; ` +
+              `timeline: ${states.join(' | ')}; extension log:\n${logText().split('\n').slice(-40).join('\n')})`;
             throw e;
           });
           const seen = await shown();
