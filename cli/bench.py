@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from autan.cli import bench_lsp, bench_start
+from autan.cli import bench_lsp, bench_review, bench_start
 from autan.cli.common import ExitCode, UsageError, resolve_device, resolve_dtype
 
 
@@ -20,7 +21,7 @@ class EngineBenchDefaults:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("bench", help="benchmarks (engine, index, kernels, lsp, start)")
+    p = sub.add_parser("bench", help="benchmarks (engine, index, kernels, lsp, start, review)")
     group = p.add_subparsers(dest="bench", metavar="BENCH", required=True)
     d = EngineBenchDefaults()
     e = group.add_parser("engine", help="prefill/decode speed and prefix-cache time to first "
@@ -35,6 +36,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"prompt length for the prefill speed (default: {d.prefill_tokens})")
     e.add_argument("--device", default="auto", help="cpu, cuda (default: auto)")
     e.add_argument("--dtype", default="auto", help="fp32, bf16 (default: bf16 on CUDA)")
+    e.add_argument("--profile", action="store_true",
+                   help="CUDA: print torch.profiler's top kernels of a decode step and a prefill "
+                        "chunk")
     e.add_argument("--json", action="store_true", help="print results as JSON")
     e.set_defaults(handler=run_engine)
     i = group.add_parser("index", help="index a git copy of the Python standard library, "
@@ -60,6 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     k.set_defaults(handler=run_kernels)
     bench_lsp.add_parser(group)
     bench_start.add_parser(group)
+    bench_review.add_parser(group)
 
 
 def run_engine(args: argparse.Namespace) -> ExitCode:
@@ -70,10 +75,15 @@ def run_engine(args: argparse.Namespace) -> ExitCode:
     prefixes = [int(x) for x in args.prefixes.split(",") if x]
     hw = benchmark.hardware(device)
     results = []
+
+    def progress(line: str) -> None:  # stderr, as each figure is measured
+        print(f"  ... {line}", file=sys.stderr, flush=True)
+
     if not args.json:
         print(f"# autan bench engine: {hw}, {str(dtype).removeprefix('torch.')}, batch 1")
     for shape in args.shapes.split(","):
-        r = benchmark.bench_shape(shape, device, dtype, args.prefill_tokens, prefixes)
+        r = benchmark.bench_shape(shape, device, dtype, args.prefill_tokens, prefixes,
+                                  profile=args.profile, progress=progress)
         results.append(r)
         if not args.json:
             print_shape(r)
@@ -183,8 +193,13 @@ def print_shape(r: object) -> None:
               f"{r.decode_floor_tok_s:,.1f} tokens/s "
               f"({1000 / r.decode_floor_tok_s:.2f} ms/token); best is "
               f"{best / r.decode_floor_tok_s:.0%} of the floor")
-    print("| cached prefix | cold TTFT ms | cached TTFT ms | computed | speed-up |")
-    print("|---:|---:|---:|---:|---:|")
-    for p in r.prefixes:
-        print(f"| {p.prefix_tokens:,} | {p.cold_ms:,.1f} | {p.cached_ms:,.1f} | "
+    floors = r.prefill_floor_ms or [None] * len(r.prefixes)
+    print("| cached prefix | cold TTFT ms | FLOP floor ms (cold / floor) | cached TTFT ms | "
+          "computed | speed-up |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for p, floor in zip(r.prefixes, floors, strict=True):
+        vs_floor = "n/a" if floor is None else f"{floor:,.1f} ({p.cold_ms / floor:.2f}x)"
+        print(f"| {p.prefix_tokens:,} | {p.cold_ms:,.1f} | {vs_floor} | {p.cached_ms:,.1f} | "
               f"{p.computed_cached} | {p.speedup:,.0f}x |")
+    if r.profile:
+        print(r.profile)

@@ -12,13 +12,14 @@ import sys
 import traceback
 from collections.abc import Mapping, Sequence
 
-from autan.cli import bench, complete, context, engine, generate, index, lsp, score
+from autan.cli import bench, complete, context, engine, generate, index, lsp, review, score
 from autan.cli import eval as eval_cmd
 from autan.cli import train as train_cmd
 from autan.cli.common import ExitCode, UsageError
 from autan.model.errors import ModelFileError
 
-SUBCOMMANDS = (score, generate, index, context, complete, lsp, engine, bench, train_cmd, eval_cmd)
+SUBCOMMANDS = (score, generate, index, context, complete, lsp, engine, review, bench, train_cmd,
+               eval_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -349,3 +349,23 @@ def similar_windows(index: RepoIndex, path: str, query: str, files: int = 20) ->
         out.append(Segment(w.path, w.start_line, w.end_line, "window", text, 0.1 * score,
                            f"similar to the lines before the cursor (bm25 {score:.1f})", 1))
     return out
+
+
+def diff_context(index: RepoIndex, paths: Sequence[str], budget: int,
+                 count: CountTokens) -> list[Segment]:
+    """One repository context for all the files of a diff, to put before each of them.
+
+    The file-level candidates of every changed file compete for the budget, each segment
+    keeping its best score; the changed files themselves are left out, since the model reads
+    each of them in full and must not see it twice. Sorted by (path, start line), so the
+    prompt prefix is the same for every file and is computed once.
+    """
+    changed = set(paths)
+    best: dict[tuple[str, int, int, str], Segment] = {}
+    for path in paths:
+        for seg in file_candidates(index, path, ()):
+            key = (seg.path, seg.start_line, seg.end_line, seg.kind)
+            if seg.path not in changed and (key not in best or seg.score > best[key].score):
+                best[key] = seg
+    chosen = select(index, list(best.values()), budget, count, [])
+    return sorted(chosen, key=lambda s: (s.path, s.start_line, s.end_line))

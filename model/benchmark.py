@@ -8,14 +8,15 @@ from __future__ import annotations
 import platform
 import resource
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
-from autan.kernels.benchmark import copy_gb_s
+from autan.kernels.benchmark import copy_gb_s, measure_peaks
 from autan.model import cuda_graph
-from autan.model.config import named_config
+from autan.model.config import Mamba2Config, named_config
 from autan.model.engine import Engine, EngineOptions, RequestStats
 from autan.model.random_init import random_model
 from autan.model.sampling import SamplingParams
@@ -46,6 +47,11 @@ class ShapeResult:
     # and the bandwidth floor: weights and state read once per token at the measured copy rate.
     decode_graph_tok_s: float | None = None
     decode_floor_tok_s: float | None = None
+    # CUDA only: the FLOP floor of each cold prefix (its matmul and scan FLOPs at the measured
+    # bf16 matmul rate), in the order of `prefixes`; and the top kernels of one eager decode step
+    # and of one prefill chunk, from torch.profiler (with --profile).
+    prefill_floor_ms: list[float] = field(default_factory=list)
+    profile: str = ""
 
 
 def hardware(device: torch.device) -> str:
@@ -102,13 +108,26 @@ def measure_decode(engine: Engine, n: int) -> float:
 
 
 def bench_shape(shape: str, device: torch.device, dtype: torch.dtype, prefill_tokens: int,
-                prefixes: list[int]) -> ShapeResult:
+                prefixes: list[int], profile: bool = False,
+                progress: Callable[[str], None] = lambda line: None) -> ShapeResult:
+    """`progress` gets one line per measurement as it is taken, so a run stopped part-way (a
+    GPU lease ending) still leaves what it measured."""
+    t0 = time.perf_counter()
     model = random_model(named_config(shape), seed=0, dtype=dtype, device=device)
+    progress(f"{shape}: random weights in {time.perf_counter() - t0:.1f} s")
     engine = Engine(model, options=EngineOptions(snapshot_every=1 << 30))
-    time_prefill(engine, _ids(256, model.cfg.vocab_size, 1))  # warm-up
+    # The warm-up has the shapes the timings will have (a full prefill chunk, then a 16-token
+    # tail like a cached request's), so no timing below includes a Triton compile: in the first
+    # H200 run, after a 256-token warm-up, the first cold 32K prefill took 1.9 s more than its
+    # chunks account for at the rate of the 256K one, most likely compiling.
+    warm_ms, _ = time_prefill(engine, _ids(engine.options.prefill_chunk + 16,
+                                           model.cfg.vocab_size, 1))
+    progress(f"warm-up prefill (compiles the kernels): {warm_ms:,.0f} ms")
     ids = _ids(prefill_tokens, model.cfg.vocab_size, 2)
     prefill_ms, _ = time_prefill(Engine(model), ids)
+    progress(f"prefill {prefill_tokens} tokens: {prefill_ms:,.1f} ms")
     decode_tok_s = measure_decode(engine, 32)
+    progress(f"decode, eager: {decode_tok_s:,.1f} tokens/s")
     graph_tok_s = floor_tok_s = None
     if device.type == "cuda":
         if cuda_graph.supports(model):
@@ -116,12 +135,75 @@ def bench_shape(shape: str, device: torch.device, dtype: torch.dtype, prefill_to
                                                           cuda_graph=True))
             measure_decode(graphed, 4)  # the capture happens here, outside the timing
             graph_tok_s = measure_decode(graphed, 32)
+            progress(f"decode, CUDA graph: {graph_tok_s:,.1f} tokens/s")
         floor_tok_s = copy_gb_s(device) * 1e9 / bytes_per_decode_step(model)
-    results = [measure_prefix(model, p, seed=10 + i) for i, p in enumerate(prefixes)]
+        progress(f"decode bandwidth floor: {floor_tok_s:,.1f} tokens/s")
+    floors = []
+    if device.type == "cuda":
+        tflop_s = measure_peaks(device, smoke=False).matmul_tflop_s
+        floors = [prefill_flops(model, p + 16) / tflop_s / 1e9 for p in prefixes]
+    results = []
+    for i, p in enumerate(prefixes):
+        results.append(measure_prefix(model, p, seed=10 + i))
+        r = results[-1]
+        floor = f" (FLOP floor {floors[i]:,.1f} ms)" if floors else ""
+        progress(f"prefix {p:,}: cold {r.cold_ms:,.1f} ms{floor}, cached {r.cached_ms:,.1f} ms")
+    profile_text = profile_steps(model) if profile and device.type == "cuda" else ""
     params = sum(p.numel() for p in model.parameters()) / 1e6
     state = model.new_state(1, 16).nbytes() / 2**20
     return ShapeResult(shape, params, prefill_tokens, prefill_tokens / prefill_ms * 1000,
-                       decode_tok_s, state, results, graph_tok_s, floor_tok_s)
+                       decode_tok_s, state, results, graph_tok_s, floor_tok_s, floors,
+                       profile_text)
+
+
+def prefill_flops(model: torch.nn.Module, tokens: int) -> float:
+    """The FLOPs a prefill of `tokens` must do at least: every projection weight once per token
+    (2 FLOPs per weight; the embedding is a lookup and the logits are computed for the last
+    token only), plus the SSD chunk scan's matmuls in each Mamba-2 layer. Attention scores and
+    the elementwise work are left out, so the floor is a lower bound."""
+    embed = model.cfg.vocab_size * model.cfg.d_model
+    weights = sum(p.numel() for name, p in model.named_parameters() if p.dim() >= 2)
+    weights -= embed if model.cfg.tie_embeddings else 2 * embed
+    flops = 2.0 * weights * tokens
+    for block in model.cfg.blocks:
+        m = block.mixer
+        if isinstance(m, Mamba2Config):
+            c, chunks = m.chunk_size, -(-tokens // m.chunk_size)
+            flops += chunks * (m.n_groups * 2 * c * c * m.d_state
+                               + m.nheads * (2 * c * c * m.headdim + 4 * c * m.headdim * m.d_state))
+    return flops
+
+
+def profile_steps(model: torch.nn.Module, rows: int = 15) -> str:
+    """torch.profiler's top CUDA kernels of one eager decode step and of one 2048-token prefill
+    chunk, with the number of kernel launches each made: where the time goes when a target is
+    missed."""
+    from torch.profiler import ProfilerActivity, profile
+
+    vocab = model.cfg.vocab_size
+    state = model.new_state(1, 4096)
+    token = torch.tensor([[1]], device=model.device)
+    with torch.no_grad():
+        model(torch.tensor([_ids(64, vocab, 4)], device=model.device), state, last_only=True)
+        chunk = torch.tensor([_ids(2048, vocab, 5)], device=model.device)
+        out = []
+        steps = {"one eager decode step": token, "one 2048-token prefill chunk": chunk}
+        for name, ids in steps.items():
+            def fn(ids: torch.Tensor = ids) -> torch.Tensor:
+                return model(ids, state, last_only=True)
+
+            fn()
+            _sync(model.device)
+            with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+                fn()
+                _sync(model.device)
+            events = prof.key_averages()
+            kernels = [e for e in events if str(e.device_type).endswith("CUDA")]
+            launches = sum(e.count for e in kernels)
+            gpu_ms = sum(e.self_device_time_total for e in kernels) / 1000
+            out.append(f"### {name}: {launches} kernel launches, {gpu_ms:.2f} ms of kernel time\n"
+                       + events.table(sort_by="self_device_time_total", row_limit=rows))
+    return "\n".join(out)
 
 
 def bytes_per_decode_step(model: torch.nn.Module) -> int:

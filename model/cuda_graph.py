@@ -78,6 +78,9 @@ class GraphedDecoder:
             mine.copy_(theirs)
         self.owner = state
 
+    # Both run in inference mode whoever calls them: the engine makes its states there, and
+    # copying into an inference tensor is refused outside it (seen on the first GPU run).
+    @torch.inference_mode()
     def release(self, state: InferenceState) -> None:
         """Copy the decoded state back into `state` (its request is done with the decoder)."""
         with self._lock:
@@ -86,6 +89,7 @@ class GraphedDecoder:
                     theirs.copy_(mine)
                 self.owner = None
 
+    @torch.inference_mode()
     def step(self, state: InferenceState, token: int) -> torch.Tensor:
         """Logits (vocab,) fp32 after feeding `token` to the request whose state is `state`.
 

@@ -201,6 +201,39 @@ class Engine:
         yield Done(text, produced, stats)
 
     @torch.inference_mode()
+    def score_from(self, ids: Sequence[int] | torch.Tensor, start: int,
+                   boundaries: Sequence[int] = (),
+                   stats: RequestStats | None = None) -> list[float]:
+        """Natural-log probability of each of `ids[start:]` given the tokens before it, in fp32.
+
+        `ids[:start]` runs as a prompt would (resumed from and added to the prefix state
+        cache, snapshots at `boundaries`), so many texts after one shared context, or one text
+        rescored after a cached prefix, cost only their own tokens.
+        """
+        tokens = as_token_tensor(ids)
+        if not 0 < start < tokens.numel():
+            raise ValueError(f"start {start} must lie inside the {tokens.numel()} ids")
+        last, state = self.prefill(tokens[:start], boundaries, tokens.numel() + 16, stats)
+        out = [float(torch.log_softmax(last.float(), dim=-1)[tokens[start]])]
+        device = self.model.device
+        pos = start  # feeding tokens[pos:end] predicts tokens[pos + 1 : end + 1]
+        while pos < tokens.numel() - 1:
+            end = min(tokens.numel() - 1, pos + self.options.prefill_chunk)
+            logits = self.model(tokens[pos:end].to(device)[None], state)[0].float()
+            targets = tokens[pos + 1 : end + 1].to(device)[:, None]
+            out.extend(torch.log_softmax(logits, dim=-1).gather(1, targets)[:, 0].tolist())
+            pos = end
+        return out
+
+    @torch.inference_mode()
+    def next_logprobs(self, ids: Sequence[int] | torch.Tensor,
+                      boundaries: Sequence[int] = ()) -> torch.Tensor:
+        """log P(next token | ids) over the vocabulary, (vocab,) fp32, through the prefix
+        state cache."""
+        last, _ = self.prefill(ids, boundaries)
+        return torch.log_softmax(last.float(), dim=-1)
+
+    @torch.inference_mode()
     def score(self, ids: Sequence[int]) -> list[float | None]:
         """Natural-log probability of each token given those before it (None for the first),
         computed in fp32, in chunks so long inputs fit in memory."""

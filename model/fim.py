@@ -379,3 +379,47 @@ def _current_file_head(
         return f"{file_path}\n"
     b.text(f"{file_path}\n")
     return ""
+
+
+@dataclass
+class FilePrompt:
+    """A prompt that reads one file left to right after the repository context, for scoring.
+
+    `ids[:text_start]` is the context and the file's header; `ids[text_start:]` hold the file's
+    text, `offsets[i]` the (start, end) character span of `ids[text_start + i]` in it. The
+    boundary after the context is the same for every file of a review, so the engine computes
+    the context once.
+    """
+
+    ids: list[int]
+    boundaries: list[int]
+    text_start: int
+    offsets: list[tuple[int, int]]
+
+
+def build_file_prompt(
+    family: FimFamily,
+    tokenizer: Tokenizer,
+    text: str,
+    file_path: str,
+    context_files: Sequence[tuple[str, str]] = (),
+    repo_name: str | None = None,
+) -> FilePrompt:
+    """Lay out the context files, then `file_path` and `text`, as training's repository format
+    does for a file it did not transform: the path line and the code are one text piece."""
+    b = _Builder(tokenizer)
+    if family.bos:
+        bos_id = _lookup(tokenizer, family.bos)
+        b.token(tokenizer.bos_id if bos_id is None else bos_id)
+    repo_tokens = _add_context(b, family, context_files, repo_name)
+    b.mark()
+    if repo_tokens:
+        b.token(_lookup(tokenizer, family.file_sep))
+        head = f"{file_path}\n"
+    else:
+        head = _path_header(file_path)
+    ids, spans = tokenizer.encode_offsets(head + text)
+    first = next((i for i, (_, end) in enumerate(spans) if end > len(head)), len(ids))
+    offsets = [(max(0, s - len(head)), e - len(head)) for s, e in spans[first:]]
+    text_start = len(b.ids) + first
+    return FilePrompt(b.ids + ids, b.boundaries, text_start, offsets)

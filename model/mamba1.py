@@ -7,6 +7,7 @@ from torch import nn
 
 from autan import kernels
 from autan.model.config import Mamba1Config
+from autan.model.decay import DecayRates
 from autan.model.norm import RMSNorm
 from autan.model.state import RecurrentCache
 
@@ -21,6 +22,7 @@ class Mamba1Mixer(nn.Module):
         self.x_proj = nn.Linear(cfg.d_inner, cfg.dt_rank + 2 * cfg.d_state, bias=False)
         self.dt_proj = nn.Linear(cfg.dt_rank, cfg.d_inner, bias=True)
         self.A_log = nn.Parameter(torch.zeros(cfg.d_inner, cfg.d_state))
+        self.decay_rates = DecayRates()
         self.D = nn.Parameter(torch.ones(cfg.d_inner))
         self.out_proj = nn.Linear(cfg.d_inner, d_model, bias=cfg.proj_bias)
         self.inner_norms: nn.ModuleDict | None = None
@@ -51,7 +53,7 @@ class Mamba1Mixer(nn.Module):
             B, C = self.inner_norms["B"](B), self.inner_norms["C"](C)
         # dt_proj's bias is added inside the scan (in fp32), as the reference kernels do.
         dt = (dt_low @ self.dt_proj.weight.t()).transpose(1, 2)  # (batch, d_inner, seqlen)
-        A = -torch.exp(self.A_log.float())
+        A = self.decay_rates(self.A_log)
         if cache is not None and seqlen == 1:
             y = kernels.selective_state_update(
                 cache.ssm, x[..., 0], dt[..., 0], A, B[:, 0], C[:, 0], D=self.D,

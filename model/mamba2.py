@@ -11,6 +11,7 @@ from torch import nn
 
 from autan import kernels
 from autan.model.config import Mamba2Config
+from autan.model.decay import DecayRates
 from autan.model.state import RecurrentCache
 
 
@@ -25,6 +26,7 @@ class Mamba2Mixer(nn.Module):
         self.conv_bias = nn.Parameter(torch.zeros(cfg.conv_dim)) if cfg.conv_bias else None
         self.dt_bias = nn.Parameter(torch.zeros(cfg.nheads))
         self.A_log = nn.Parameter(torch.zeros(cfg.nheads))
+        self.decay_rates = DecayRates()
         self.D = nn.Parameter(torch.ones(cfg.nheads))
         # Falcon-H1 without `mamba_rms_norm` gates the scan output with no norm at all.
         self.norm_weight = nn.Parameter(torch.ones(cfg.d_inner)) if cfg.gated_norm else None
@@ -48,7 +50,7 @@ class Mamba2Mixer(nn.Module):
             None if cache is None else cache.conv, activation="silu",
         ).transpose(1, 2)
         x, B, C = xbc.split([c.d_inner, c.n_groups * c.d_state, c.n_groups * c.d_state], dim=-1)
-        A = -torch.exp(self.A_log.float())
+        A = self.decay_rates(self.A_log)
         if cache is not None and seqlen == 1:
             y = kernels.ssd_state_update(
                 cache.ssm, x.view(batch, c.nheads, c.headdim), dt[:, 0], A,

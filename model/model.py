@@ -50,7 +50,9 @@ class Block(nn.Module):
         dtype = self.mixer_dtype()
         h = x.to(dtype) if self.norm is None else self.norm(x.to(dtype))
         extra = {"embeds": embeds} if self.reads_embeddings else {}
-        return x + self.residual_mult * self.mixer(h, cache, pos, **extra).float()
+        # One kernel: the add promotes the mixer's output to fp32 and scales it on the way
+        # (at batch-1 decode, a separate cast, multiply and add were three launches per block).
+        return torch.add(x, self.mixer(h, cache, pos, **extra), alpha=self.residual_mult)
 
     def mixer_dtype(self) -> torch.dtype:
         return next(self.mixer.parameters()).dtype

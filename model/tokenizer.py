@@ -299,6 +299,15 @@ class Tokenizer:
             backend = self._continuation if continuation else self._plain
         return backend.encode(text, add_special_tokens=add_special).ids
 
+    def encode_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        """Ids for `text` as plain text, and each token's (start, end) character span in it.
+
+        A token holding part of a multi-byte character spans that whole character, so
+        neighbouring spans may overlap; every span lies inside `text`.
+        """
+        encoding = self._plain.encode(text, add_special_tokens=False)
+        return list(encoding.ids), [tuple(span) for span in encoding.offsets]
+
     def decode(
         self, ids: Sequence[int], skip_special: bool = False, *, continuation: bool = False
     ) -> str:

@@ -1,7 +1,8 @@
-"""Dependencies point one way (see ARCHITECTURE.md): server -> indexer, model; model ->
-kernels; cli -> anything; nothing imports server or cli; the engine never imports the test
-oracle (transformers) or LSP libraries; the indexer imports no torch. Checked on the source
-text with `ast`, so an import hidden inside a function counts too."""
+"""Dependencies point one way (see ARCHITECTURE.md): server -> indexer, model; review ->
+indexer, model; model -> kernels; cli -> anything; nothing imports server, review or cli; the
+engine never imports the test oracle (transformers) or LSP libraries; the indexer imports no
+torch. Checked on the source text with `ast`, so an import hidden inside a function counts
+too."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 FORBIDDEN = {
-    "kernels": {"autan.model", "autan.indexer", "autan.server", "autan.cli", "transformers",
-                "pygls", "lsprotocol"},
-    "model": {"autan.indexer", "autan.server", "autan.cli", "transformers", "pygls",
-              "lsprotocol", "pickle"},
-    "indexer": {"autan.model", "autan.kernels", "autan.server", "autan.cli", "torch", "pygls",
-                "lsprotocol", "transformers"},
-    "server": {"autan.cli", "transformers"},
+    "kernels": {"autan.model", "autan.indexer", "autan.server", "autan.review", "autan.cli",
+                "transformers", "pygls", "lsprotocol"},
+    "model": {"autan.indexer", "autan.server", "autan.review", "autan.cli", "transformers",
+              "pygls", "lsprotocol", "pickle"},
+    "indexer": {"autan.model", "autan.kernels", "autan.server", "autan.review", "autan.cli",
+                "torch", "pygls", "lsprotocol", "transformers"},
+    "server": {"autan.review", "autan.cli", "transformers"},
+    "review": {"autan.server", "autan.cli", "transformers", "pygls", "lsprotocol"},
     "cli": {"transformers"},
 }
 

@@ -17,6 +17,7 @@ from autan.model.fim import (
     STARCODER,
     FimFamily,
     FimPrompt,
+    build_file_prompt,
     build_fim_prompt,
     detect_family,
 )
@@ -390,3 +391,28 @@ def test_missing_marker_raises_model_file_error(tmp_path: Path) -> None:
         build_fim_prompt(QWEN, tok, PREFIX, SUFFIX)
     assert err.value.path == str(tmp_path / "starcoder" / "tokenizer.json")
     assert "<|fim_prefix|>" in err.value.problem
+
+
+@pytest.mark.parametrize("family", ["starcoder", "qwen", "codestral", "codellama"])
+def test_file_prompt_offsets_map_every_text_token_back_to_the_text(tmp_path: Path,
+                                                                  family: str) -> None:
+    """A review reads each token's position from `offsets`: decoding ids[text_start:] must
+    give back the text, and the spans must tile it in order."""
+    tok = Tokenizer.from_dir(write_family_tokenizer(tmp_path / family, family))
+    text = "def f(x):\n    return x + 1  # é\n\n\nvalue = f(2)\n"
+    prompt = build_file_prompt(BY_NAME[family], tok, text, "pkg/main.py", CONTEXT, "proj")
+    assert len(prompt.offsets) == len(prompt.ids) - prompt.text_start
+    assert prompt.offsets[0][0] == 0 and prompt.offsets[-1][1] == len(text)
+    for (_, end), (start, _) in zip(prompt.offsets, prompt.offsets[1:], strict=False):
+        assert start <= end  # adjacent, or overlapping inside one multi-byte character
+    assert tok.decode(prompt.ids[prompt.text_start:], continuation=True).endswith(text[1:])
+    assert prompt.boundaries and prompt.boundaries[-1] < prompt.text_start
+    head = tok.decode(prompt.ids[: prompt.text_start])
+    assert "pkg/util.py" in head and "pkg/main.py" in head
+
+
+def test_file_prompt_uses_the_training_repository_layout(tmp_path: Path) -> None:
+    tok = Tokenizer.from_dir(write_family_tokenizer(tmp_path / "s", "starcoder"))
+    prompt = build_file_prompt(STARCODER, tok, "x = 1\n", "main.py", CONTEXT, "proj")
+    assert tok.decode(prompt.ids) == (
+        f"<repo_name>proj<file_sep>{UTIL}<file_sep>README.md\n# Title\n<file_sep>main.py\nx = 1\n")

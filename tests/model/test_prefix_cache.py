@@ -85,3 +85,35 @@ def test_budget_evicts_least_recently_used_leaves() -> None:
     engine.prefill(prompts[-1] + [1], stats=recent)
     engine.prefill(prompts[0] + [1], stats=old)
     assert recent.reused_tokens == 40 and old.reused_tokens == 0
+
+
+@pytest.mark.parametrize("window", [None, 24])
+def test_score_from_equals_a_cold_full_score_and_reuses_the_shared_context(
+        window: int | None) -> None:
+    """`score_from` (prefill through the cache, then chunked scoring) against `score` (one
+    cold pass over everything), on two texts after one shared context: same log-probs within
+    TOL, and the second text computes only its own tokens. As in a review's file prompt, a
+    two-token header separates the context's boundary from the scored text."""
+    model = hybrid_with_window(window)
+    engine = Engine(model, options=EngineOptions(snapshot_every=256, prefill_chunk=64))
+    context = random_ids(300, seed=5)
+    for seed in (6, 7):
+        ids = context + random_ids(152, seed=seed)
+        stats = RequestStats()
+        fast = engine.score_from(ids, len(context) + 2, boundaries=[len(context)], stats=stats)
+        slow = engine.score(ids)[len(context) + 2:]
+        assert len(fast) == len(slow) == 150
+        diff = max(abs(a - b) for a, b in zip(fast, slow, strict=True))
+        print(f"window={window} seed={seed}: score_from vs score max |diff| = {diff:.2e}")
+        assert diff <= TOL
+        assert stats.reused_tokens == (0 if seed == 6 else len(context))
+
+
+def test_next_logprobs_is_the_log_softmax_of_the_cold_last_logits() -> None:
+    model = hybrid_with_window(None)
+    engine = Engine(model, options=EngineOptions(prefill_chunk=64))
+    ids = random_ids(130, seed=8)
+    expected = torch.log_softmax(cold_logits(model, ids).float(), dim=-1)
+    assert (engine.next_logprobs(ids) - expected).abs().max().item() <= TOL
+    with pytest.raises(ValueError):
+        engine.score_from(ids, len(ids))
