@@ -14,15 +14,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from autan.cli.common import ExitCode, UsageError, resolve_device, resolve_dtype
 from autan.review.diff import Diff, DiffError, read_diff, repository_root
 from autan.review.formats import FORMATS
 from autan.review.types import LEVELS, Review, ReviewOptions
-
-if TYPE_CHECKING:  # torch and the model load only when a diff has something to review
-    from autan.model.engine import Engine
 
 FAIL_ON = ("none", *LEVELS)
 Say = Callable[[str], None]
@@ -118,32 +114,19 @@ def run_model(args: argparse.Namespace, diff: Diff, options: ReviewOptions,
     from autan.model.engine import Engine
     from autan.model.loader import load_model
     from autan.model.tokenizer import Tokenizer
-    from autan.review.pipeline import review_files
+    from autan.review.pipeline import repository_context, review_files
 
     folder = args.model or default_or_demo()
     device = resolve_device(args.device)
     model, _ = load_model(folder, resolve_dtype(args.dtype, device), device)
     engine = Engine(model, Tokenizer.from_dir(folder))
-    context = context_files(diff, options.budget, engine, say)
+    if options.budget:
+        say(f"indexing {diff.root}")
+    context = repository_context(diff.root, diff.files, options.budget, engine)
     review = review_files(engine, diff.files, context, options, diff.root.name, say)
     review.skipped = [(s.path, s.reason) for s in diff.skipped]
     review.base, review.head = diff.base, diff.head
     return review
-
-
-def context_files(diff: Diff, budget: int, engine: Engine,
-                  say: Say) -> list[tuple[str, str]]:
-    """The repository context every file of the diff is read after (none at budget 0)."""
-    if budget == 0:
-        return []
-    from autan.indexer.context import diff_context
-    from autan.indexer.index import RepoIndex
-
-    say(f"indexing {diff.root}")
-    index, _ = RepoIndex.open(diff.root)
-    count = lambda text: len(engine.tokenizer.encode(text))  # noqa: E731 - a token counter
-    segments = diff_context(index, [f.path for f in diff.files], budget, count)
-    return [(s.path, s.text) for s in segments]
 
 
 def write_report(args: argparse.Namespace, text: str) -> None:

@@ -364,17 +364,22 @@ def _content_reason(head: bytes, options: FileOptions) -> str | None:
 
 def _file_reason(path: Path, size: int, options: FileOptions) -> str | None:
     """Why a regular file is not indexed, or None to index it."""
-    reason = _name_reason(path.name)
+    reason = _name_reason(path.name) or (Reason.TOO_LARGE if size > options.max_bytes else None)
     if reason is not None:
         return reason
-    if size > options.max_bytes:
-        return Reason.TOO_LARGE
     try:
         with open(path, "rb") as handle:
             head = handle.read(options.sniff_bytes)
     except OSError:
         return Reason.UNREADABLE
     return _content_reason(head, options)
+
+
+def content_reason(name: str, data: bytes, options: FileOptions) -> str | None:
+    """Why a file of this name and these bytes would not be indexed, or None: the rules the
+    walk applies to a file on disk, for content read from elsewhere (a git revision)."""
+    return (_name_reason(name) or (Reason.TOO_LARGE if len(data) > options.max_bytes else None)
+            or _content_reason(data[:options.sniff_bytes], options))
 
 
 @dataclass

@@ -218,6 +218,15 @@ def _nbytes(inputs: Inputs) -> int:
     return sum(t.numel() * t.element_size() for t in inputs.values() if torch.is_tensor(t))
 
 
+def ssd_chunk_scan_flops(tokens: int, nheads: int, headdim: int, d_state: int, n_groups: int,
+                         chunk: int) -> float:
+    """The SSD chunk scan's matmul FLOPs. Per chunk: C.B^T per group, (scores x) per head,
+    the chunk state and the state's output share per head (full T x T blocks, as computed)."""
+    per_head = 2 * chunk * chunk * headdim + 4 * chunk * headdim * d_state
+    return float(math.ceil(tokens / chunk) * (n_groups * 2 * chunk * chunk * d_state
+                                              + nheads * per_head))
+
+
 def ssd_cases(peers: MambaPeers, device: torch.device, dtype: torch.dtype,
               smoke: bool) -> list[Case]:
     # Codestral Mamba 7B: 128 heads of 64, d_state 128, 8 groups, chunks of 256.
@@ -249,11 +258,7 @@ def ssd_cases(peers: MambaPeers, device: torch.device, dtype: torch.dtype,
         # Read x, dt, B, C; write y (fp32 here, the input dtype in mamba-ssm: counted as ours);
         # the state in and out once.
         moved = tokens * (h * p * elt + h * elt + 2 * g * n * elt + h * p * 4) + 2 * h * p * n * 4
-        # Per chunk: C.B^T per group, (scores x) per head, chunk state and the state's output
-        # share per head (full T x T blocks, as computed).
-        chunks = math.ceil(tokens / chunk)
-        flops = chunks * (g * 2 * chunk * chunk * n + h * (2 * chunk * chunk * p
-                                                            + 4 * chunk * p * n))
+        flops = ssd_chunk_scan_flops(tokens, h, p, n, g, chunk)
         cases.append(Case("ssd_chunk_scan", f"L={seqlen} h={h}x{p} n={n} g={g}", make, run,
                           moved, flops, "mamba_chunk_scan_combined", peer_run))
 

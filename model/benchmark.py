@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from autan.kernels.benchmark import copy_gb_s, measure_peaks
+from autan.kernels.benchmark import measure_peaks, ssd_chunk_scan_flops
 from autan.model import cuda_graph
 from autan.model.config import Mamba2Config, named_config
 from autan.model.engine import Engine, EngineOptions, RequestStats
@@ -129,19 +129,18 @@ def bench_shape(shape: str, device: torch.device, dtype: torch.dtype, prefill_to
     decode_tok_s = measure_decode(engine, 32)
     progress(f"decode, eager: {decode_tok_s:,.1f} tokens/s")
     graph_tok_s = floor_tok_s = None
+    floors: list[float] = []
     if device.type == "cuda":
+        peaks = measure_peaks(device, smoke=False)  # copy rate and matmul rate, measured now
         if cuda_graph.supports(model):
             graphed = Engine(model, options=EngineOptions(snapshot_every=1 << 30,
                                                           cuda_graph=True))
             measure_decode(graphed, 4)  # the capture happens here, outside the timing
             graph_tok_s = measure_decode(graphed, 32)
             progress(f"decode, CUDA graph: {graph_tok_s:,.1f} tokens/s")
-        floor_tok_s = copy_gb_s(device) * 1e9 / bytes_per_decode_step(model)
+        floor_tok_s = peaks.copy_gb_s * 1e9 / bytes_per_decode_step(model)
         progress(f"decode bandwidth floor: {floor_tok_s:,.1f} tokens/s")
-    floors = []
-    if device.type == "cuda":
-        tflop_s = measure_peaks(device, smoke=False).matmul_tflop_s
-        floors = [prefill_flops(model, p + 16) / tflop_s / 1e9 for p in prefixes]
+        floors = [prefill_flops(model, p + 16) / peaks.matmul_tflop_s / 1e9 for p in prefixes]
     results = []
     for i, p in enumerate(prefixes):
         results.append(measure_prefix(model, p, seed=10 + i))
@@ -162,15 +161,14 @@ def prefill_flops(model: torch.nn.Module, tokens: int) -> float:
     token only), plus the SSD chunk scan's matmuls in each Mamba-2 layer. Attention scores and
     the elementwise work are left out, so the floor is a lower bound."""
     embed = model.cfg.vocab_size * model.cfg.d_model
-    weights = sum(p.numel() for name, p in model.named_parameters() if p.dim() >= 2)
+    weights = sum(p.numel() for p in model.parameters() if p.dim() >= 2)
     weights -= embed if model.cfg.tie_embeddings else 2 * embed
     flops = 2.0 * weights * tokens
     for block in model.cfg.blocks:
         m = block.mixer
         if isinstance(m, Mamba2Config):
-            c, chunks = m.chunk_size, -(-tokens // m.chunk_size)
-            flops += chunks * (m.n_groups * 2 * c * c * m.d_state
-                               + m.nheads * (2 * c * c * m.headdim + 4 * c * m.headdim * m.d_state))
+            flops += ssd_chunk_scan_flops(tokens, m.nheads, m.headdim, m.d_state, m.n_groups,
+                                          m.chunk_size)
     return flops
 
 
@@ -181,7 +179,7 @@ def profile_steps(model: torch.nn.Module, rows: int = 15) -> str:
     from torch.profiler import ProfilerActivity, profile
 
     vocab = model.cfg.vocab_size
-    state = model.new_state(1, 4096)
+    state = model.new_state(1, 8192)  # room for every token the two steps feed
     token = torch.tensor([[1]], device=model.device)
     with torch.no_grad():
         model(torch.tensor([_ids(64, vocab, 4)], device=model.device), state, last_only=True)

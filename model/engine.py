@@ -226,14 +226,6 @@ class Engine:
         return out
 
     @torch.inference_mode()
-    def next_logprobs(self, ids: Sequence[int] | torch.Tensor,
-                      boundaries: Sequence[int] = ()) -> torch.Tensor:
-        """log P(next token | ids) over the vocabulary, (vocab,) fp32, through the prefix
-        state cache."""
-        last, _ = self.prefill(ids, boundaries)
-        return torch.log_softmax(last.float(), dim=-1)
-
-    @torch.inference_mode()
     def score(self, ids: Sequence[int]) -> list[float | None]:
         """Natural-log probability of each token given those before it (None for the first),
         computed in fp32, in chunks so long inputs fit in memory."""

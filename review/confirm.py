@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from autan.indexer.context import fit_tokens
 from autan.model.engine import Done, Engine
@@ -112,13 +113,22 @@ class SpanContext:
     def count(self, text: str) -> int:
         return len(self.engine.tokenizer.encode(text))
 
+    @cached_property
+    def before(self) -> str:
+        """The file's text up to the span, cut to PREFIX_TOKENS at a line start."""
+        return fit_tokens(self.file.text[: self.start], PREFIX_TOKENS, self.count,
+                          keep_end=True)[0]
+
+    @cached_property
+    def fill_budget(self) -> int:
+        """New tokens a proposal may take: about twice the original's."""
+        return min(MAX_FILL_TOKENS, 2 * self.count(self.file.text[self.start : self.end].strip())
+                   + 4)
+
     def prefix_ids(self) -> tuple[list[int], list[int]]:
-        """Ids of the context, the file's header and its text up to the span (cut to
-        PREFIX_TOKENS at a line start), and the prompt's boundaries."""
-        before, _ = fit_tokens(self.file.text[: self.start], PREFIX_TOKENS, self.count,
-                               keep_end=True)
-        prompt = build_file_prompt(self.family, self.engine.tokenizer, before, self.file.path,
-                                   self.context_files, self.repo_name)
+        """Ids of the context, the file's header and `before`, and the prompt's boundaries."""
+        prompt = build_file_prompt(self.family, self.engine.tokenizer, self.before,
+                                   self.file.path, self.context_files, self.repo_name)
         return prompt.ids, prompt.boundaries
 
 
@@ -162,21 +172,16 @@ def _pieces(text: str) -> list[str]:
 
 def left_to_right_proposal(span: SpanContext, prefix: tuple[list[int], list[int]]) -> str:
     original = span.file.text[span.start : span.end].strip()
-    budget = min(MAX_FILL_TOKENS, 2 * span.count(original) + 4)
-    return first_like(original, greedy(span.engine, *prefix, budget))
+    return first_like(original, greedy(span.engine, *prefix, span.fill_budget))
 
 
 def fill_in_proposal(span: SpanContext) -> str:
-    before, _ = fit_tokens(span.file.text[: span.start], PREFIX_TOKENS, span.count,
-                           keep_end=True)
     after, _ = fit_tokens(span.file.text[span.end :], SUFFIX_TOKENS, span.count,
                           keep_end=False)
-    prompt = build_fim_prompt(span.family, span.engine.tokenizer, before, after,
+    prompt = build_fim_prompt(span.family, span.engine.tokenizer, span.before, after,
                               span.context_files, span.repo_name, span.file.path)
-    original = span.file.text[span.start : span.end].strip()
-    budget = min(MAX_FILL_TOKENS, 2 * span.count(original) + 4)
-    return greedy(span.engine, prompt.ids, prompt.boundaries, budget, prompt.stop_ids,
-                  prompt.stop_strings)
+    return greedy(span.engine, prompt.ids, prompt.boundaries, span.fill_budget,
+                  prompt.stop_ids, prompt.stop_strings)
 
 
 def window_logprob(span: SpanContext, prefix: tuple[list[int], list[int]],
@@ -199,7 +204,7 @@ def suggest_span(engine: Engine, file: ChangedFile, start: int, end: int,
     # after it, so the window reads as the model would have tokenized the line.
     lead = len(file.text[:start]) - len(file.text[:start].rstrip(" \t"))
     line_start = file.text.rfind("\n", 0, start) + 1
-    cut = max(start - lead, line_start) if start - lead > line_start else start
+    cut = start - lead if start - lead > line_start else start  # not the indentation
     span = SpanContext(engine, family or model_family(engine), file, cut, end,
                        context_files, repo_name)
     original = file.text[start:end]

@@ -15,16 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autan.indexer.files import (
-    BINARY_EXTENSIONS,
-    GENERATED_MARKERS,
-    GENERATED_NAMES,
-    MINIFIED_SUFFIXES,
-    FileOptions,
-    Reason,
-    Skipped,
-    classify_path,
-)
+from autan.indexer.files import FileOptions, Reason, Skipped, classify_path, content_reason
 from autan.indexer.secrets import find_secrets, is_secret_file, redact_secrets
 from autan.review.types import ChangedFile
 
@@ -163,7 +154,6 @@ def changed_lines(root: Path, base: str, head: str, change: ChangedPath) -> froz
 
 def skip_reason(root: Path, path: str, data: bytes, options: FileOptions) -> str | None:
     """Why the indexer would leave this file out, judged on its head content."""
-    name = path.rsplit("/", 1)[-1]
     if is_secret_file(path):
         return Reason.SECRET
     if (root / path).exists():
@@ -172,18 +162,7 @@ def skip_reason(root: Path, path: str, data: bytes, options: FileOptions) -> str
             return verdict.reason
     if any(part in options.skip_dirs for part in path.split("/")[:-1]):
         return Reason.VENDORED
-    if Path(name).suffix.lower() in BINARY_EXTENSIONS or b"\0" in data[:8192]:
-        return Reason.BINARY
-    if len(data) > options.max_bytes:
-        return Reason.TOO_LARGE
-    if name in GENERATED_NAMES:
-        return Reason.GENERATED
-    if name.lower().endswith(MINIFIED_SUFFIXES):
-        return Reason.MINIFIED
-    head = data[:4096].decode("utf-8", "replace").lower().splitlines()[: options.marker_lines]
-    if any(marker in line for line in head for marker in GENERATED_MARKERS):
-        return Reason.GENERATED
-    return None
+    return content_reason(path.rsplit("/", 1)[-1], data, options)
 
 
 def read_at(root: Path, commit: str, path: str) -> bytes:
@@ -214,13 +193,10 @@ def load_file(root: Path, head: str, path: str, lines: frozenset[int]) -> Change
     except UnicodeDecodeError:
         return Reason.BINARY
     text, _ = redact_secrets(raw)
+    rows = text.split("\n")
     candidates = lines - secret_lines(raw)
-    return ChangedFile(path, text, frozenset(n for n in candidates if _has_code(text, n)))
-
-
-def _has_code(text: str, line: int) -> bool:
-    lines = text.split("\n")
-    return 0 <= line < len(lines) and bool(lines[line].strip())
+    return ChangedFile(path, text, frozenset(n for n in candidates
+                                             if 0 <= n < len(rows) and rows[n].strip()))
 
 
 def read_diff(start: Path, base: str | None = None, head: str | None = None,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from autan.indexer.context import diff_context
+from autan.indexer.index import RepoIndex
 from autan.model.engine import Engine, RequestStats
 from autan.model.fim import FimFamily, build_file_prompt
 from autan.review.confirm import Suggestion, model_family, suggest_line
@@ -91,6 +94,17 @@ def confirm(engine: Engine, family: FimFamily, files: Sequence[ChangedFile],
             review.findings.append(finding_for(file, score, suggestion, options.threshold))
     review.findings.sort(key=lambda f: (-f.delta, f.path, f.line))
     del review.findings[options.max_comments :]
+
+
+def repository_context(root: Path, files: Sequence[ChangedFile], budget: int,
+                       engine: Engine) -> list[tuple[str, str]]:
+    """The (path, text) context every file of a diff is read after: the repository index's
+    candidates for the changed files, `budget` tokens at most (none at 0)."""
+    if budget == 0:
+        return []
+    index, _ = RepoIndex.open(root)
+    count = lambda text: len(engine.tokenizer.encode(text))  # noqa: E731 - a token counter
+    return [(s.path, s.text) for s in diff_context(index, [f.path for f in files], budget, count)]
 
 
 def review_files(engine: Engine, files: Sequence[ChangedFile],

@@ -18,11 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autan.indexer.context import diff_context
-from autan.indexer.index import RepoIndex
 from autan.model.engine import Engine
 from autan.review.diff import read_diff
-from autan.review.pipeline import ReviewOptions, review_files
+from autan.review.pipeline import ReviewOptions, repository_context, review_files
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@autan.invalid",
            "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@autan.invalid",
@@ -93,10 +91,7 @@ def measure(engine: Engine, uncached: Engine, texts: Sequence[tuple[str, str]], 
         diff = read_diff(root, base="main")
         read_s = time.perf_counter() - started
         started = time.perf_counter()
-        index, _ = RepoIndex.open(root)
-        count = lambda text: len(engine.tokenizer.encode(text))  # noqa: E731 - a counter
-        segments = diff_context(index, [f.path for f in diff.files], options.budget, count)
-        context = [(s.path, s.text) for s in segments]
+        context = repository_context(root, diff.files, options.budget, engine)
         index_s = time.perf_counter() - started
         cold = review_files(engine, diff.files, context, options, root.name)
         peer = review_files(uncached, diff.files, context, options, root.name)
