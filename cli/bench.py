@@ -68,12 +68,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_engine(args: argparse.Namespace) -> ExitCode:
-    from autan.model import benchmark
+    from autan.bench import engine as engine_bench
 
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     prefixes = [int(x) for x in args.prefixes.split(",") if x]
-    hw = benchmark.hardware(device)
+    hw = engine_bench.hardware(device)
     results = []
 
     def progress(line: str) -> None:  # stderr, as each figure is measured
@@ -82,15 +82,15 @@ def run_engine(args: argparse.Namespace) -> ExitCode:
     if not args.json:
         print(f"# autan bench engine: {hw}, {str(dtype).removeprefix('torch.')}, batch 1")
     for shape in args.shapes.split(","):
-        r = benchmark.bench_shape(shape, device, dtype, args.prefill_tokens, prefixes,
+        r = engine_bench.bench_shape(shape, device, dtype, args.prefill_tokens, prefixes,
                                   profile=args.profile, progress=progress)
         results.append(r)
         if not args.json:
             print_shape(r)
-    peak = benchmark.peak_memory_mib(device)
+    peak = engine_bench.peak_memory_mib(device)
     if args.json:
         print(json.dumps({"hardware": hw, "dtype": str(dtype), "peak_mib": peak,
-                          "results": [benchmark.as_dict(r) for r in results]}))
+                          "results": [engine_bench.as_dict(r) for r in results]}))
     else:
         print(f"peak memory: {peak:.0f} MiB")
     return ExitCode.OK
@@ -99,9 +99,9 @@ def run_engine(args: argparse.Namespace) -> ExitCode:
 def run_index(args: argparse.Namespace) -> ExitCode:
     import torch
 
+    from autan.bench import engine as engine_bench
+    from autan.bench import index as index_bench
     from autan.cli.repo import token_counter
-    from autan.indexer import benchmark as index_bench
-    from autan.model import benchmark
 
     count = token_counter(args.model)
     budgets = [int(x) for x in args.budgets.split(",") if x]
@@ -112,7 +112,7 @@ def run_index(args: argparse.Namespace) -> ExitCode:
         print(json.dumps(asdict(r)))
         return ExitCode.OK
     print(f"# autan bench index: stdlib of Python {index_bench.python_version()}, "
-          f"{benchmark.hardware(torch.device('cpu'))}")
+          f"{engine_bench.hardware(torch.device('cpu'))}")
     print(f"{r.files} files, {r.lines:,} lines, {r.definitions:,} definitions")
     print(f"full index: {r.cold_s:.2f} s ({r.files / r.cold_s:,.0f} files/s, "
           f"{r.lines / r.cold_s:,.0f} lines/s)")
@@ -145,7 +145,7 @@ def run_kernels(args: argparse.Namespace) -> ExitCode:
                          "TRITON_INTERPRET=1 could be set; run it in a fresh process")
     if not args.smoke and not torch.cuda.is_available():
         raise UsageError("autan bench kernels: needs a CUDA GPU (or --smoke for a CPU check)")
-    from autan.kernels import benchmark as kernel_bench
+    from autan.bench import kernels as kernel_bench
 
     device = torch.device("cpu" if args.smoke else "cuda")
     ops = {o.strip() for o in args.ops.split(",") if o.strip()}

@@ -1,5 +1,5 @@
 """`autan bench lsp`: a scripted editing session through a real LSP client (the session
-itself is `autan.server.lsp_bench`); this module reads options and prints the report."""
+itself is `autan.bench.lsp`); this module reads options and prints the report."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def add_parser(group: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from autan.server import lsp_bench
+    from autan.bench import lsp as lsp_bench
     from autan.server.backend import default_model_folder
 
     try:
@@ -73,10 +73,10 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 
 def hardware(device: str) -> str:
+    from autan.bench import engine as engine_bench
     from autan.cli.common import resolve_device
-    from autan.model import benchmark
 
-    return benchmark.hardware(resolve_device(device))
+    return engine_bench.hardware(resolve_device(device))
 
 
 def print_run(r: object) -> None:

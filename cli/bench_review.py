@@ -59,11 +59,10 @@ def say(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from autan.model.demo import default_or_demo
-    from autan.model.engine import Engine, EngineOptions
-    from autan.model.loader import load_model
-    from autan.model.tokenizer import Tokenizer
-    from autan.model.train.corpus import gather
+    from autan.model.io.demo import default_or_demo
+    from autan.model.io.loader import load_model
+    from autan.model.io.tokenizer import Tokenizer
+    from autan.model.runtime.engine import Engine, EngineOptions
     from autan.review.baselines import (
         TrigramBaseline,
         length_scores,
@@ -72,6 +71,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     )
     from autan.review.evaluation import evaluate, make_tasks
     from autan.review.speed import measure, pick_files
+    from autan.train.corpus import gather
 
     if args.diffs < 0 or args.speed_files < 0 or args.speed_lines < 0:
         raise UsageError("--diffs, --speed-files and --speed-lines are not negative")
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 def build_report(results: Results, folder: Path, device: torch.device,
                  speed: SpeedResult | None, diffs: int) -> dict:
-    from autan.model.default_model import model_name
+    from autan.model.io.default_model import model_name
     from autan.review.evaluation import THRESHOLDS
 
     def row(r) -> dict:

@@ -78,7 +78,7 @@ def add_parser(group: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from autan.model.demo import default_or_demo
+    from autan.model.io.demo import default_or_demo
 
     if args.runs < 1:
         raise UsageError(f"--runs {args.runs}: must be positive")
@@ -141,7 +141,7 @@ def measure(command: list[str], env: dict[str, str], runs: int) -> Side:
 def running_engine(model: Path, device: str, env: dict[str, str],
                    log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """`autan engine` on the socket `autan complete` looks for, without a prefix cache."""
-    from autan.server.engine_protocol import default_socket_path
+    from autan.wire.protocol import default_socket_path
 
     socket = default_socket_path(model, env)
     args = [sys.executable, "-P", "-m", "autan.cli", "engine", "--socket", str(socket),
@@ -199,7 +199,7 @@ def report(args: argparse.Namespace, model: Path, location: str, cold: Side,
                           "warm": {p: w for p, (_, w) in medians.items()},
                           "ratio": {p: ratio(c, w) for p, (c, w) in medians.items()}}))
         return
-    from autan.model.default_model import model_name
+    from autan.model.io.default_model import model_name
 
     print(f"# autan bench start: {hardware()}, device {args.device}")
     print(f"{model_name(model)}, {cold.prompt_tokens:,} prompt tokens, {args.runs} runs per side; "

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # torch and the engine load only in commands that run a model
     import torch
 
-    from autan.model.engine import Engine, EngineOptions
+    from autan.model.runtime.engine import Engine, EngineOptions
 
 
 class ExitCode(IntEnum):
@@ -65,9 +65,9 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
 
 def load_engine(args: argparse.Namespace, options: EngineOptions | None = None) -> Engine:
     """The engine for `--model`, its tokenizer, dtype and device."""
-    from autan.model.engine import Engine
-    from autan.model.loader import load_model
-    from autan.model.tokenizer import Tokenizer
+    from autan.model.io.loader import load_model
+    from autan.model.io.tokenizer import Tokenizer
+    from autan.model.runtime.engine import Engine
 
     device = resolve_device(args.device)
     model, _ = load_model(args.model, resolve_dtype(args.dtype, device), device)

@@ -77,7 +77,7 @@ async def complete(args: argparse.Namespace, path: Path, line: int, col: int
                    ) -> tuple[Result | None, dict[str, float]]:
     """The completion and its timings (`TIMING_KEYS`, ms). `total` runs from here, before
     the engine is asked for, so every phase lies inside it."""
-    from autan.model.demo import default_or_demo
+    from autan.model.io.demo import default_or_demo
     from autan.server.options import ModelOptions
 
     start = time.perf_counter()
@@ -130,9 +130,9 @@ async def complete_with(args: argparse.Namespace, path: Path, line: int, col: in
 async def engine_client(model_dir: Path, device: str) -> EngineClient:
     """The shared engine of this model when one is running on the wanted device, else a
     private one that this process starts (and announces) and that ends with it."""
-    from autan.model.default_model import model_name
+    from autan.model.io.default_model import model_name
     from autan.server.engine_client import EngineClient, EngineLaunch
-    from autan.server.engine_protocol import EngineError, default_socket_path
+    from autan.wire.protocol import EngineError, default_socket_path
 
     running = EngineClient(default_socket_path(model_dir),
                            connect_timeout_s=RUNNING_ENGINE_TIMEOUT_S)

@@ -1,6 +1,6 @@
 """`autan engine`: load a model once and serve completions to editors and HTTP clients.
 
-The protocol is in `autan.server.engine_protocol`; this module only turns options into a
+The protocol is in `autan.wire.protocol`; this module only turns options into a
 `ServeConfig` and loads the model.
 """
 
@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autan.cli.common import ExitCode, add_model_options, resolve_device, resolve_dtype
-from autan.server.engine_protocol import default_socket_path
+from autan.wire.protocol import default_socket_path
 
 if TYPE_CHECKING:  # the engine side loads torch; only this command's run() needs it
-    from autan.server.engine_process import EngineService
+    from autan.engine_process.rpc_server import EngineService
 
 
 @dataclass(frozen=True)
@@ -69,11 +69,11 @@ def _socket_path(args: argparse.Namespace) -> Path | None:
 
 
 def _load(args: argparse.Namespace) -> EngineService:
-    from autan.model.engine import Engine, EngineOptions
-    from autan.model.fim import detect_family
-    from autan.model.loader import load_model
-    from autan.model.tokenizer import Tokenizer
-    from autan.server.engine_process import EngineService
+    from autan.engine_process.rpc_server import EngineService
+    from autan.model.io.fim import detect_family
+    from autan.model.io.loader import load_model
+    from autan.model.io.tokenizer import Tokenizer
+    from autan.model.runtime.engine import Engine, EngineOptions
 
     start = time.perf_counter()
     device = resolve_device(args.device)
@@ -90,9 +90,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     # OpenMP threads that spin while waiting steal the core a neighbour (the editor, the
     # language server) needs; passive waiting measured 6x faster decode on a busy 2-core box.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from autan.model.demo import default_or_demo
-    from autan.server.engine_process import EngineBusy, ServeConfig, claim_stdio, lock_socket
-    from autan.server.engine_process import serve as serve_engine
+    from autan.engine_process.rpc_server import EngineBusy, ServeConfig, claim_stdio, lock_socket
+    from autan.engine_process.rpc_server import serve as serve_engine
+    from autan.model.io.demo import default_or_demo
 
     if args.model is None:
         args.model = default_or_demo()

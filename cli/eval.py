@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 
 from autan.cli.common import ExitCode, UsageError, add_model_options, load_engine
 from autan.model.errors import ModelFileError
-from autan.model.train.options import EvalOptions
+from autan.train.options import EvalOptions
 
 if TYPE_CHECKING:  # torch loads only when a model runs (`autan` itself starts without it)
-    from autan.model.train.corpus import Document
-    from autan.model.train.evaluate import ContextFn, CountFn, EvalReport
-    from autan.model.train.spans import FimTask
+    from autan.train.corpus import Document
+    from autan.train.evaluate import ContextFn, CountFn, EvalReport
+    from autan.train.spans import FimTask
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def heldout_docs(args: argparse.Namespace) -> list[Document]:
     """The documents to evaluate on, by the source the arguments name."""
-    from autan.model.train.corpus import folder_package, gather
-    from autan.model.train.prepare import load_prepared
+    from autan.train.corpus import folder_package, gather
+    from autan.train.prepare import load_prepared
 
     if args.corpus:
         docs = []
@@ -134,8 +134,8 @@ def progress(message: str) -> None:
 
 def run(args: argparse.Namespace) -> ExitCode:
     """Tasks from held-out code, every budget, perplexity, report."""
-    from autan.model.fim import detect_family
-    from autan.model.train.evaluate import (
+    from autan.model.io.fim import detect_family
+    from autan.train.evaluate import (
         evaluate_fim,
         format_report,
         make_tasks,
@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> ExitCode:
 def write_outputs(args: argparse.Namespace, report: EvalReport, markdown: str,
                   packages: list[str], opts: EvalOptions) -> None:
     """The JSON results and the card's evaluation section, when asked."""
-    from autan.model.train.card import update_eval_section
+    from autan.train.card import update_eval_section
 
     if args.json is not None:
         data = {"fim": {str(b): {k: s.as_dict() for k, s in scores.items()}

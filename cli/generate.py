@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from autan.cli.common import ExitCode, add_model_options, load_engine
 
 if TYPE_CHECKING:
-    from autan.model.engine import Done
+    from autan.model.runtime.engine import Done
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    from autan.model.default_model import model_name
-    from autan.model.demo import default_or_demo
-    from autan.model.engine import Done, TokenEvent
-    from autan.model.sampling import SamplingParams
+    from autan.model.io.default_model import model_name
+    from autan.model.io.demo import default_or_demo
+    from autan.model.runtime.engine import Done, TokenEvent
+    from autan.model.runtime.sampling import SamplingParams
 
     if args.model is None:
         args.model = default_or_demo()

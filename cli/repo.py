@@ -42,8 +42,8 @@ def open_index(root: Path, quiet: bool = False) -> RepoIndex:
 
 def token_counter(model: Path | None) -> Callable[[str], int]:
     """Counts tokens with `--model`'s tokenizer, else the default model's."""
-    from autan.model.demo import default_or_demo
-    from autan.model.tokenizer import Tokenizer
+    from autan.model.io.demo import default_or_demo
+    from autan.model.io.tokenizer import Tokenizer
 
     tokenizer = Tokenizer.from_dir(model if model is not None else default_or_demo())
     return lambda text: len(tokenizer.encode(text))

@@ -110,10 +110,10 @@ def run(args: argparse.Namespace) -> ExitCode:
 
 def run_model(args: argparse.Namespace, diff: Diff, options: ReviewOptions,
               say: Say) -> Review:
-    from autan.model.demo import default_or_demo
-    from autan.model.engine import Engine
-    from autan.model.loader import load_model
-    from autan.model.tokenizer import Tokenizer
+    from autan.model.io.demo import default_or_demo
+    from autan.model.io.loader import load_model
+    from autan.model.io.tokenizer import Tokenizer
+    from autan.model.runtime.engine import Engine
     from autan.review.pipeline import repository_context, review_files
 
     folder = args.model or default_or_demo()

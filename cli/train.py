@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 from autan.cli.common import ExitCode, UsageError
 from autan.model.config import CONFIGS
 from autan.model.errors import ModelFileError
-from autan.model.train.options import SHARD_BYTES, TrainOptions
+from autan.train.options import SHARD_BYTES, TrainOptions
 
 if TYPE_CHECKING:  # torch loads only when training runs (`autan` itself starts without it)
-    from autan.model.train.loop import TrainResult
-    from autan.model.train.prepare import Prepared
+    from autan.train.loop import TrainResult
+    from autan.train.prepare import Prepared
 
 SHIP_DTYPES = {"bf16": "bfloat16", "fp32": "float32"}  # names of torch dtypes
 
@@ -88,8 +88,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def get_data(args: argparse.Namespace) -> Prepared:
     """The prepared data: --data, an earlier preparation in OUT/data, or a new one."""
-    from autan.model.train.corpus import gather, merge
-    from autan.model.train.prepare import load_prepared, prepare
+    from autan.train.corpus import gather, merge
+    from autan.train.prepare import load_prepared, prepare
 
     try:
         if args.data is not None:
@@ -137,9 +137,9 @@ def run(args: argparse.Namespace) -> ExitCode:
         return ExitCode.OK
     import torch
 
-    from autan.model.train.data import DataOptions
-    from autan.model.train.fim import FimOptions
-    from autan.model.train.loop import TrainData, train
+    from autan.train.data import DataOptions
+    from autan.train.fim_examples import FimOptions
+    from autan.train.loop import TrainData, train
 
     opts = train_options(args)
     if opts.device.startswith("cuda") and not torch.cuda.is_available():
@@ -162,8 +162,8 @@ def export(args: argparse.Namespace, opts: TrainOptions, prepared: Prepared,
     """Write the model folder and its card."""
     import torch
 
-    from autan.model.train.card import export_model, hardware, model_card, training_summary
-    from autan.model.train.loop import resolve_device
+    from autan.train.card import export_model, hardware, model_card, training_summary
+    from autan.train.loop import resolve_device
 
     dtype = getattr(torch, SHIP_DTYPES[args.ship_dtype])
     s = result.state

@@ -171,7 +171,7 @@ CONFIGS: dict[str, dict] = {
     "codestral-mamba-7b": dict(kind="mamba2", vocab=32768, d_model=4096, n_layers=64,
                                headdim=64, d_state=128, n_groups=8, chunk_size=256),
     "tiny-hybrid": dict(kind="hybrid", vocab=512, d_model=128, pattern="M-M*M-M-", d_ff=256),
-    # autan's own models (model/train): Mamba-2 with two NoPE attention layers to copy from
+    # autan's own models (train): Mamba-2 with two NoPE attention layers to copy from
     # context; trained with tied embeddings. autan-small: 15.1M parameters, 30 MB in bf16
     # (the GPU-trained default); autan-tiny: 6.9M, for a few hours of CPU training.
     "autan-small": dict(kind="hybrid", vocab=16384, d_model=384, pattern="MMM*MMM*MM",

@@ -10,15 +10,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from autan.model.attention import Attention
 from autan.model.config import BlockConfig, ModelConfig
-from autan.model.falcon_h1 import FalconH1Mixer
-from autan.model.mamba1 import Mamba1Mixer
-from autan.model.mamba2 import Mamba2Mixer
-from autan.model.mlp import MLP, MoE
-from autan.model.norm import RMSNorm
-from autan.model.state import InferenceState
-from autan.model.zamba2 import Zamba2HybridMixer
+from autan.model.layers.attention import Attention
+from autan.model.layers.falcon_h1_hybrid import FalconH1Mixer
+from autan.model.layers.mamba1 import Mamba1Mixer
+from autan.model.layers.mamba2 import Mamba2Mixer
+from autan.model.layers.mlp import MLP, MoE
+from autan.model.layers.norm import RMSNorm
+from autan.model.layers.zamba2_hybrid import Zamba2HybridMixer
+from autan.model.runtime.state import InferenceState
 
 MIXERS: dict[str, type[nn.Module]] = {
     "mamba1": Mamba1Mixer,

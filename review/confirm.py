@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from autan.indexer.context import fit_tokens
-from autan.model.engine import Done, Engine
 from autan.model.errors import ModelFileError
-from autan.model.fim import FimFamily, build_file_prompt, build_fim_prompt, detect_family
-from autan.model.sampling import SamplingParams
+from autan.model.io.fim import FimFamily, build_file_prompt, build_fim_prompt, detect_family
+from autan.model.runtime.engine import Done, Engine
+from autan.model.runtime.sampling import SamplingParams
 from autan.review.types import ChangedFile
 
 PREFIX_TOKENS = 512  # code before the span the model reads

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
-from autan.model.engine import Engine
+from autan.model.runtime.engine import Engine
 from autan.review.confirm import suggest_line
 from autan.review.mutations import MUTATORS, Mutation, plant
 from autan.review.pipeline import ReviewOptions, review_files

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from autan.indexer.context import diff_context
 from autan.indexer.index import RepoIndex
-from autan.model.engine import Engine, RequestStats
-from autan.model.fim import FimFamily, build_file_prompt
+from autan.model.io.fim import FimFamily, build_file_prompt
+from autan.model.runtime.engine import Engine, RequestStats
 from autan.review.confirm import Suggestion, model_family, suggest_line
 from autan.review.prose import prose_lines
 from autan.review.scoring import score_lines

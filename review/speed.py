@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from autan.model.engine import Engine
+from autan.model.runtime.engine import Engine
 from autan.review.diff import read_diff
 from autan.review.pipeline import ReviewOptions, repository_context, review_files
 

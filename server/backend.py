@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from autan.model.default_model import default_model_dir
-from autan.model.demo import demo_folder
-from autan.model.fim import FimFamily, FimPrompt, build_fim_prompt, detect_family
-from autan.model.tokenizer import Tokenizer
+from autan.model.io.default_model import default_model_dir
+from autan.model.io.demo import demo_folder
+from autan.model.io.fim import FimFamily, FimPrompt, build_fim_prompt, detect_family
+from autan.model.io.tokenizer import Tokenizer
 from autan.server.engine_client import EngineClient, EngineLaunch
-from autan.server.engine_protocol import Done, GenerateParams, Token, default_socket_path
 from autan.server.options import ModelOptions
 from autan.server.remote import MistralFimEngine, OpenAICompletionsEngine, fim_prompt_text
+from autan.wire.protocol import Done, GenerateParams, Token, default_socket_path
 
 Event = Token | Done
 
@@ -85,8 +85,9 @@ def default_model_folder() -> Path:
         return bundled
     folder = demo_folder()
     if not (folder / "tokenizer.json").exists():
-        subprocess.run([sys.executable, "-P", "-c", "from autan.model.demo import demo_checkpoint; "
-                        "demo_checkpoint()"], check=True, timeout=600)
+        subprocess.run([sys.executable, "-P", "-c",
+                        "from autan.model.io.demo import demo_checkpoint; demo_checkpoint()"],
+                       check=True, timeout=600)
     return folder
 
 

@@ -35,11 +35,11 @@ from autan.indexer.context import Context, build_context, fit_tokens
 from autan.indexer.index import RepoIndex
 from autan.indexer.secrets import is_secret_file
 from autan.server.backend import Backend, Prompt
-from autan.server.engine_protocol import Done, GenerateParams, Token
 from autan.server.options import CompletionOptions
 from autan.server.postprocess import Completion, CompletionContext, run_pipeline
 from autan.server.postprocess.decide_multiline import decide_multiline
 from autan.server.typeahead import TypeAheadCache
+from autan.wire.protocol import Done, GenerateParams, Token
 
 Partial = Callable[[str], None]
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autan.server.engine_protocol import (
+from autan.wire.protocol import (
     ALREADY_RUNNING,
     PROTOCOL_VERSION,
     Done,

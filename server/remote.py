@@ -27,8 +27,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from autan.indexer.secrets import redact_secrets
-from autan.model.fim import FimFamily
-from autan.server.engine_protocol import Done, EngineError, Event, GenerateParams, Stats, Token
+from autan.model.io.fim import FimFamily
+from autan.wire.protocol import Done, EngineError, Event, GenerateParams, Stats, Token
 
 MAX_ERROR_BODY = 64 << 10
 MAX_LINE = 4 << 20

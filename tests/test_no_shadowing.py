@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from autan.model.demo import make_demo_checkpoint
+from autan.model.io.demo import make_demo_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every folder at the root that Python could import by its bare name. `tests` is left out:

@@ -52,9 +52,9 @@ def test_wheel_holds_every_source_file(wheel: Path) -> None:
 
 def test_wheel_runs_from_an_unpacked_copy(wheel: Path, tmp_path: Path) -> None:
     zipfile.ZipFile(wheel).extractall(tmp_path)
-    code = ("import autan.cli.main, autan.model.loader, autan.kernels, autan.indexer, "
+    code = ("import autan.cli.main, autan.model.io.loader, autan.kernels, autan.indexer, "
             "autan.server, autan.model.archs as a; "
-            "print(autan.model.loader.__file__); print(len(a.ADAPTERS))")
+            "print(autan.model.io.loader.__file__); print(len(a.ADAPTERS))")
     env = {"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
                             env=env, cwd=tmp_path, check=True)

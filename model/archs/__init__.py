@@ -5,7 +5,7 @@ from autan.model.archs import (  # noqa: F401  (registration)
     falcon_h1,
     granite_hybrid,
     jamba,
-    mamba,
+    mamba1,
     mamba2,
     mistral,
     nemotron_h,

@@ -17,7 +17,7 @@ import torch
 from autan.model.archs.base import Source, first_present, json_float, require, split_block_name
 from autan.model.config import AttentionConfig, BlockConfig, Mamba2Config, MLPConfig, ModelConfig
 from autan.model.errors import ModelFileError
-from autan.model.mlp import ACTIVATIONS
+from autan.model.layers.mlp import ACTIVATIONS
 
 # HF activation names the engine runs under another name.
 ACT_ALIASES = {"swish": "silu", "gelu_pytorch_tanh": "gelu_tanh", "gelu_new": "gelu_tanh"}

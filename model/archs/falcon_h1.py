@@ -32,7 +32,7 @@ from autan.model.archs.common import (
 from autan.model.archs.mamba2 import mamba2_mixer_key
 from autan.model.config import AttentionConfig, BlockConfig, Mamba2Config, ModelConfig
 from autan.model.errors import ModelFileError
-from autan.model.falcon_h1 import FalconH1MixerConfig
+from autan.model.layers.falcon_h1_hybrid import FalconH1MixerConfig
 
 MULTIPLIERS = {  # config field -> default
     "attention_in_multiplier": 1.0, "attention_out_multiplier": 1.0, "key_multiplier": 1.0,

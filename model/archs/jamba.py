@@ -30,7 +30,7 @@ from autan.model.archs.common import (
     paired_layer_source,
     require_silu,
 )
-from autan.model.archs.mamba import mamba1_mixer_key
+from autan.model.archs.mamba1 import mamba1_mixer_key
 from autan.model.config import BlockConfig, Mamba1Config, MLPConfig, ModelConfig, MoEConfig
 
 

@@ -23,7 +23,7 @@ from autan.model.archs.common import (
 from autan.model.archs.mamba2 import mamba2_mixer_key
 from autan.model.config import AttentionConfig, BlockConfig, Mamba2Config, MLPConfig, ModelConfig
 from autan.model.errors import ModelFileError
-from autan.model.zamba2 import Zamba2HybridConfig
+from autan.model.layers.zamba2_hybrid import Zamba2HybridConfig
 
 SHARED_KEYS = {  # engine name under `shared.` -> suffix under `shared_transformer.`
     "in_norm.weight": "input_layernorm.weight", "ff_norm.weight": "pre_ff_layernorm.weight",

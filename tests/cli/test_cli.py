@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autan.model.demo import make_demo_checkpoint
+from autan.model.io.demo import make_demo_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_generate_says_what_the_first_wait_is_for(tmp_path: Path) -> None:
 
 
 def test_generate_without_model_uses_the_bundled_model(tmp_path: Path) -> None:
-    from autan.model.default_model import default_model_dir
+    from autan.model.io.default_model import default_model_dir
 
     result = autan("generate", "--prompt", "x = ", "--max-tokens", "4", "--json",
                    cache=tmp_path)

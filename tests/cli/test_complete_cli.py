@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from autan.cli.complete import TIMING_KEYS, on_device
-from autan.model.default_model import model_name
-from autan.model.demo import make_demo_checkpoint
-from autan.server.engine_protocol import default_socket_path
+from autan.model.io.default_model import model_name
+from autan.model.io.demo import make_demo_checkpoint
+from autan.wire.protocol import default_socket_path
 
 STARTING = "autan: starting the engine"
 SLACK_MS = 5.0  # two processes' clocks round separately; phases may touch at their ends

@@ -28,7 +28,7 @@ import pytest
 from lsprotocol import types
 
 from autan.indexer.languages import LANGUAGES
-from autan.model.default_model import default_model_dir
+from autan.model.io.default_model import default_model_dir
 from autan.server.options import parse_options
 from tests.editors.json_schema import errors
 from tests.editors.lsp4ij import (

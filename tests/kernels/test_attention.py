@@ -24,7 +24,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autan.model.state import KVCache, WindowKVCache
+from autan.model.runtime.state import KVCache, WindowKVCache
 from tests.kernels.helpers import KERNEL_DEVICES, assert_close
 
 # `autan.kernels.attention` is also the name of the op that the package exports.

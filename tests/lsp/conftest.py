@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from autan.model.demo import make_demo_checkpoint
+from autan.model.io.demo import make_demo_checkpoint
 from autan.server.engine_client import EngineClient
-from autan.server.engine_protocol import EngineError
+from autan.wire.protocol import EngineError
 from tests.lsp.harness import ServerEnv, pid_alive
 
 GEOMETRY = '''"""Points and distances."""

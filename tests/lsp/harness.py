@@ -5,7 +5,7 @@ and small helpers with bounded waits.
 Why a scripted engine next to the real one: the demo model has random weights (and its
 tokenizer is trained on autan's own source, so its output drifts as the code changes), so a
 test cannot make it re-type a `)` or stream slowly. `ScriptedEngine` speaks the documented
-engine protocol (`autan.server.engine_protocol`) on the socket the server looks for, and
+engine protocol (`autan.wire.protocol`) on the socket the server looks for, and
 records every frame it gets: that is how the tests see a cancel reach the engine, or that a
 type-ahead answer never asked the model. Everything else (the engine restart, the 10 MB
 document, the first completion) runs against a real `autan engine`.
@@ -28,7 +28,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import make_test_lsp_client
 
-from autan.server.engine_protocol import (
+from autan.wire.protocol import (
     PROTOCOL_VERSION,
     default_socket_path,
     encode_frame,

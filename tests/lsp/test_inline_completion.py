@@ -17,7 +17,7 @@ import pytest_asyncio
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from autan.model.tokenizer import Tokenizer
+from autan.model.io.tokenizer import Tokenizer
 from tests.lsp.conftest import MAIN
 from tests.lsp.harness import (
     ScriptedEngine,

@@ -20,9 +20,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from autan.model.loader import load_model
+from autan.model.io.loader import load_model
 from autan.model.model import Model
-from autan.model.state import InferenceState
+from autan.model.runtime.state import InferenceState
 from tests.model.hf_fixtures import hf_logits, save_hf
 
 TOL = 1e-4

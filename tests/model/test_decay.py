@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from autan.model.decay import DecayRates
+from autan.model.layers.decay import DecayRates
 
 
 def test_cached_until_the_weights_change() -> None:

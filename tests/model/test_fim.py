@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autan.model.errors import ModelFileError
-from autan.model.fim import (
+from autan.model.io.fim import (
     AUTAN,
     CODELLAMA,
     CODESTRAL,
@@ -21,7 +21,7 @@ from autan.model.fim import (
     build_fim_prompt,
     detect_family,
 )
-from autan.model.tokenizer import Tokenizer
+from autan.model.io.tokenizer import Tokenizer
 from tests.model.tokenizer_fixtures import FAMILY_TOKENS, write_family_tokenizer, write_tokenizer
 
 PREFIX = "def f(x):\n    "

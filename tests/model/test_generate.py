@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from autan.model.config import named_config
-from autan.model.engine import CancelToken, Done, Engine, EngineOptions, TokenEvent
+from autan.model.io.tokenizer import Tokenizer
 from autan.model.random_init import random_model
-from autan.model.sampling import SamplingParams, top_p_filter
-from autan.model.tokenizer import Tokenizer
+from autan.model.runtime.engine import CancelToken, Done, Engine, EngineOptions, TokenEvent
+from autan.model.runtime.sampling import SamplingParams, top_p_filter
 from tests.model.tokenizer_fixtures import write_tokenizer
 
 

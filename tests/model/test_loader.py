@@ -11,7 +11,7 @@ import torch
 import transformers as tf
 
 from autan.model.errors import ModelFileError
-from autan.model.loader import load_model
+from autan.model.io.loader import load_model
 from tests.model.hf_fixtures import hf_logits, save_hf
 
 

@@ -15,7 +15,7 @@ import torch
 import transformers as tf
 from safetensors.torch import load_file, save_file
 
-from autan.model.loader import load_model
+from autan.model.io.loader import load_model
 from tests.model.hf_fixtures import hf_logits, save_hf
 
 TOL = 1e-4

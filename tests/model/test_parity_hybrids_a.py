@@ -21,7 +21,7 @@ import transformers as tf
 from safetensors.torch import load_file
 
 from autan.model.archs.nemotron_h import NemotronHAdapter
-from autan.model.loader import load_model
+from autan.model.io.loader import load_model
 from tests.model.hf_fixtures import save_hf
 from tests.model.parity_harness import (
     SEQLEN,

@@ -20,7 +20,7 @@ import torch
 import transformers as tf
 from safetensors.torch import load_file
 
-from autan.model.loader import load_model, open_checkpoint
+from autan.model.io.loader import load_model, open_checkpoint
 from tests.model.parity_harness import (
     SEQLEN,
     TOL,

@@ -30,9 +30,9 @@ import pytest
 import torch
 import transformers as tf
 
-from autan.model.loader import load_model
+from autan.model.io.loader import load_model
 from autan.model.model import Model
-from autan.model.state import CompositeCache, snapshot_nbytes
+from autan.model.runtime.state import CompositeCache, snapshot_nbytes
 from tests.model.hf_fixtures import save_hf
 from tests.model.parity_harness import (
     SEQLEN,

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from autan.model.config import AttentionConfig, named_config
-from autan.model.engine import Engine, EngineOptions, RequestStats
 from autan.model.random_init import random_model
+from autan.model.runtime.engine import Engine, EngineOptions, RequestStats
 
 TOL = 1e-4
 

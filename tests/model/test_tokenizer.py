@@ -11,7 +11,7 @@ import pytest
 import tokenizers
 
 from autan.model.errors import ModelFileError
-from autan.model.tokenizer import StreamDecoder, Tokenizer
+from autan.model.io.tokenizer import StreamDecoder, Tokenizer
 from tests.model.tokenizer_fixtures import (
     FAMILY_TOKENS,
     write_family_tokenizer,
@@ -292,7 +292,7 @@ def test_corrupt_config_json_is_named(tmp_path: Path) -> None:
 
 def test_does_not_import_transformers() -> None:
     code = (
-        "import sys, autan.model.tokenizer, autan.model.fim\n"
+        "import sys, autan.model.io.tokenizer, autan.model.io.fim\n"
         "assert 'transformers' not in sys.modules, 'transformers imported'\n"
     )
     subprocess.run([sys.executable, "-P", "-c", code], check=True)

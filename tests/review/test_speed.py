@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from autan.model.demo import default_or_demo
-from autan.model.engine import Engine, EngineOptions
-from autan.model.loader import load_model
-from autan.model.tokenizer import Tokenizer
+from autan.model.io.demo import default_or_demo
+from autan.model.io.loader import load_model
+from autan.model.io.tokenizer import Tokenizer
+from autan.model.runtime.engine import Engine, EngineOptions
 from autan.review.diff import read_diff
 from autan.review.speed import build_repository, measure, pick_files
 

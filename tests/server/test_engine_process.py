@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 import msgpack
 import pytest
 
-from autan.model.demo import make_demo_checkpoint
+from autan.model.io.demo import make_demo_checkpoint
 from autan.server.engine_client import EngineClient, EngineLaunch
-from autan.server.engine_protocol import (
+from autan.wire.protocol import (
     ALREADY_RUNNING,
     Done,
     EngineError,

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import openai
 import pytest
 
-from autan.model.fim import build_fim_prompt, detect_family
-from autan.model.tokenizer import Tokenizer
+from autan.model.io.fim import build_fim_prompt, detect_family
+from autan.model.io.tokenizer import Tokenizer
 from tests.server.test_engine_process import demo_model, engine_process, wait_for_line
 
 TIMEOUT_S = 120.0

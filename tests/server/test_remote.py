@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from autan.model.fim import CODESTRAL, STARCODER
-from autan.server.engine_protocol import Done, Event, GenerateParams, Token
+from autan.model.io.fim import CODESTRAL, STARCODER
 from autan.server.remote import MistralFimEngine, OpenAICompletionsEngine, RemoteError
+from autan.wire.protocol import Done, Event, GenerateParams, Token
 from tests.server.test_engine_process import demo_model, run
 from tests.server.test_http_api import http_engine, post
 

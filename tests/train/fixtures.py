@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from autan.model.train.bpe import save_tokenizer, train_bpe
-from autan.model.train.corpus import Document
+from autan.train.bpe import save_tokenizer, train_bpe
+from autan.train.corpus import Document
 
 WORDS = ("alpha", "beta", "gamma", "delta", "count", "total", "items", "value", "result")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autan.model.fim import AUTAN, STARCODER, detect_family
-from autan.model.tokenizer import Tokenizer
-from autan.model.train.bpe import SPECIAL_TOKENS, plain_encoder, sample_texts
-from autan.model.train.corpus import Document
+from autan.model.io.fim import AUTAN, STARCODER, detect_family
+from autan.model.io.tokenizer import Tokenizer
+from autan.train.bpe import SPECIAL_TOKENS, plain_encoder, sample_texts
+from autan.train.corpus import Document
 from tests.train.fixtures import make_docs, make_tokenizer
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autan.model.loader import load_model
+from autan.model.io.loader import load_model
 from tests.train.fixtures import make_docs, write_folder
 
 

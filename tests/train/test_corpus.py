@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autan.model.train.corpus import (
+from autan.train.corpus import (
     classify_license,
     gather,
     is_heldout,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autan.model.train.data import (
+from autan.train.data import (
     DataOptions,
     EpochStream,
     Position,

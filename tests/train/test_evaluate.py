@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from autan.model.engine import Engine
-from autan.model.fim import AUTAN
-from autan.model.tokenizer import Tokenizer
-from autan.model.train.corpus import Document
-from autan.model.train.evaluate import (
+from autan.model.io.fim import AUTAN
+from autan.model.io.tokenizer import Tokenizer
+from autan.model.runtime.engine import Engine
+from autan.train.corpus import Document
+from autan.train.evaluate import (
     EvalOptions,
     evaluate_fim,
     fit_tokens,
@@ -23,8 +23,8 @@ from autan.model.train.evaluate import (
     perplexity,
     simple_context,
 )
-from autan.model.train.loop import build_model, model_config
-from autan.model.train.spans import (
+from autan.train.loop import build_model, model_config
+from autan.train.spans import (
     FimTask,
     edit_similarity,
     exact_match,

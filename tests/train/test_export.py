@@ -13,14 +13,14 @@ import torch
 
 from autan.model.archs.nemotron_h import NemotronHAdapter
 from autan.model.config import Mamba2Config, named_config
-from autan.model.default_model import default_model_dir
-from autan.model.engine import Done, Engine
-from autan.model.fim import detect_family
-from autan.model.loader import load_model
-from autan.model.sampling import SamplingParams
-from autan.model.tokenizer import Tokenizer
-from autan.model.train.card import EVAL_END, EVAL_START, export_model, update_eval_section
-from autan.model.train.loop import build_model, model_config
+from autan.model.io.default_model import default_model_dir
+from autan.model.io.fim import detect_family
+from autan.model.io.loader import load_model
+from autan.model.io.tokenizer import Tokenizer
+from autan.model.runtime.engine import Done, Engine
+from autan.model.runtime.sampling import SamplingParams
+from autan.train.card import EVAL_END, EVAL_START, export_model, update_eval_section
+from autan.train.loop import build_model, model_config
 from tests.train.fixtures import make_docs, make_tokenizer
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from autan.model.fim import AUTAN, build_fim_prompt
-from autan.model.tokenizer import Tokenizer
-from autan.model.train.bpe import plain_encoder
-from autan.model.train.corpus import Document
-from autan.model.train.fim import (
+from autan.model.io.fim import AUTAN, build_fim_prompt
+from autan.model.io.tokenizer import Tokenizer
+from autan.train.bpe import plain_encoder
+from autan.train.corpus import Document
+from autan.train.fim_examples import (
     EOT,
     FILE_SEP,
     MIDDLE,

@@ -11,8 +11,8 @@ import torch
 
 from autan.model.config import named_config
 from autan.model.model import Model
-from autan.model.train.data import DataOptions
-from autan.model.train.loop import TrainData, TrainOptions, lr_at, train
+from autan.train.data import DataOptions
+from autan.train.loop import TrainData, TrainOptions, lr_at, train
 from tests.train.fixtures import make_docs, make_tokenizer
 
 

@@ -27,17 +27,17 @@ import torch.nn.functional as F
 
 from autan.model.config import ModelConfig, named_config
 from autan.model.model import Model
-from autan.model.train.bpe import plain_encoder
-from autan.model.train.checkpoint import (
+from autan.train.bpe import plain_encoder
+from autan.train.checkpoint import (
     TrainState,
     load_train_state,
     read_state_meta,
     save_train_state,
 )
-from autan.model.train.corpus import Document
-from autan.model.train.data import DataOptions, EpochStream, build_epoch
-from autan.model.train.fim import PAD, special_ids
-from autan.model.train.options import TrainOptions
+from autan.train.corpus import Document
+from autan.train.data import DataOptions, EpochStream, build_epoch
+from autan.train.fim_examples import PAD, special_ids
+from autan.train.options import TrainOptions
 
 # Options that must match for a resumed run to continue the same run.
 RESUME_KEYS = ("shape", "batch_size", "seq_len", "seed", "lr", "warmup", "min_lr_ratio",

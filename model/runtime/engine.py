@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import torch
 
-from autan.model import cuda_graph
+from autan.model.io.tokenizer import StreamDecoder, Tokenizer
 from autan.model.model import Model
-from autan.model.prefix_cache import PrefixStateCache
-from autan.model.sampling import SamplingParams, sample
-from autan.model.state import InferenceState
-from autan.model.stops import find_stop, safe_prefix_length
-from autan.model.tokenizer import StreamDecoder, Tokenizer
+from autan.model.runtime import cuda_graph
+from autan.model.runtime.prefix_cache import PrefixStateCache
+from autan.model.runtime.sampling import SamplingParams, sample
+from autan.model.runtime.state import InferenceState
+from autan.model.runtime.stops import find_stop, safe_prefix_length
 
 
 @dataclass
@@ -31,7 +31,7 @@ class EngineOptions:
     snapshot_every: int = 4096
     prefill_chunk: int = 2048
     snapshot_prompt_end: bool = True
-    # Replay decode steps from a CUDA graph where the model allows it (model/cuda_graph.py);
+    # Replay decode steps from a CUDA graph where the model allows it (model/runtime/cuda_graph.py);
     # ignored on CPU and for models with attention or experts.
     cuda_graph: bool = False
 

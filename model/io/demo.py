@@ -24,7 +24,7 @@ def default_cache_dir() -> Path:
 
 def train_tokenizer(vocab_size: int) -> HfTokenizer:
     """Byte-level BPE over the .py files of the installed autan package."""
-    package_root = Path(__file__).resolve().parent.parent
+    package_root = Path(__file__).resolve().parents[2]  # the installed `autan` folder
     files = sorted(str(p) for p in package_root.rglob("*.py"))
     tok = HfTokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -40,8 +40,8 @@ def make_demo_checkpoint(folder: str | Path, seed: int = 0) -> Path:
     """Write the demo model into `folder` (config.json, model.safetensors, tokenizer.json)."""
     # Imported here: the language server asks for `demo_folder()` and must not load torch.
     from autan.model.config import named_config
+    from autan.model.io.writer import save_checkpoint
     from autan.model.random_init import random_model
-    from autan.model.writer import save_checkpoint
 
     folder = Path(folder)
     tokenizer = train_tokenizer(vocab_size=512)
@@ -62,7 +62,7 @@ def demo_folder() -> Path:
 
 def default_or_demo() -> Path:
     """The bundled default model, or (in a checkout without one) the demo model."""
-    from autan.model.default_model import default_model_dir
+    from autan.model.io.default_model import default_model_dir
 
     return default_model_dir() or demo_checkpoint()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "weights" / "default"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "weights" / "default"
 DEFAULT_MODEL_NAME = "autan-small"  # the folder is named for its role, the model card for this
 
 

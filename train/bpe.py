@@ -1,7 +1,7 @@
 """The tokenizer: byte-level BPE trained with `tokenizers` on the training split of the corpus.
 
 Byte-level, so any text (any language, any bytes) encodes without unknown tokens. The special
-tokens use the StarCoder names, so `autan.model.fim.detect_family` recognises the layout our
+tokens use the StarCoder names, so `autan.model.io.fim.detect_family` recognises the layout our
 models are trained on (`<fim_prefix>` ... `<fim_middle>`, `<file_sep>`, `<repo_name>`), and
 `<|endoftext|>` is the end of a document, which the tokenizer wrapper finds as EOS by name.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from tokenizers import Tokenizer as HfTokenizer
 from tokenizers import decoders, models, pre_tokenizers, trainers
 
-from autan.model.train.corpus import Document
+from autan.train.corpus import Document
 
 # Order fixes the ids 0..6; <|endoftext|> first as in StarCoder.
 SPECIAL_TOKENS = ("<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>",
@@ -80,7 +80,7 @@ def save_tokenizer(tok: HfTokenizer, path: Path) -> Path:
 
 def plain_encoder(path: Path) -> HfTokenizer:
     """The tokenizer for training text: control-token spellings inside code stay plain text
-    (as `autan.model.tokenizer.Tokenizer.encode` does), and no post-processor adds tokens.
+    (as `autan.model.io.tokenizer.Tokenizer.encode` does), and no post-processor adds tokens.
     Control tokens are inserted by id, never parsed from text."""
     tok = HfTokenizer.from_file(str(path))
     tok.encode_special_tokens = True

@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from autan.model.model import Model
-from autan.model.train.data import Position
+from autan.train.data import Position
 
 
 @dataclass

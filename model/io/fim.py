@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from autan.model.errors import ModelFileError
-from autan.model.tokenizer import Tokenizer
+from autan.model.io.tokenizer import Tokenizer
 
 Names = tuple[str, ...]  # alternative spellings of one control token, first match wins
 

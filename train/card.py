@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
+from autan.model.io.writer import save_checkpoint
 from autan.model.model import Model
-from autan.model.train.options import SHARD_BYTES
-from autan.model.writer import save_checkpoint
+from autan.train.options import SHARD_BYTES
 
 EVAL_START, EVAL_END = "<!-- autan-eval:start -->", "<!-- autan-eval:end -->"
 

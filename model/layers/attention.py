@@ -7,7 +7,7 @@ from torch import nn
 
 from autan import kernels
 from autan.model.config import AttentionConfig
-from autan.model.state import KVCache, WindowKVCache
+from autan.model.runtime.state import KVCache, WindowKVCache
 
 
 def rotary_cos_sin(

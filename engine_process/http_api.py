@@ -9,7 +9,7 @@ the msgpack clients.
 Prompts: a string is tokenized with its special-token spellings parsed (as vLLM does), so a
 client may send a raw FIM prompt; a BOS is added when the tokenizer has one. With `suffix`,
 the prompt is the code before the cursor and the FIM prompt is laid out for the model's family
-by `autan.model.fim`. A prompt may also be a list of token ids.
+by `autan.model.io.fim`. A prompt may also be a list of token ids.
 
 Standard library only (asyncio streams): one request per connection (`Connection: close`),
 streamed responses use chunked transfer encoding with SSE `data: {...}` events and a final
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from autan.model.fim import build_fim_prompt
-from autan.server.engine_process import EngineService, Job
-from autan.server.engine_protocol import (
+from autan.engine_process.rpc_server import EngineService, Job
+from autan.model.io.fim import build_fim_prompt
+from autan.wire.protocol import (
     MAX_NEW_TOKENS,
     Done,
     Failed,

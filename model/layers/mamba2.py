@@ -11,8 +11,8 @@ from torch import nn
 
 from autan import kernels
 from autan.model.config import Mamba2Config
-from autan.model.decay import DecayRates
-from autan.model.state import RecurrentCache
+from autan.model.layers.decay import DecayRates
+from autan.model.runtime.state import RecurrentCache
 
 
 class Mamba2Mixer(nn.Module):

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from autan.model.train.bpe import DEFAULT_VOCAB, plain_encoder, sample_texts, save_tokenizer
-from autan.model.train.bpe import train_bpe as train_tokenizer
-from autan.model.train.corpus import (
+from autan.train.bpe import DEFAULT_VOCAB, plain_encoder, sample_texts, save_tokenizer
+from autan.train.bpe import train_bpe as train_tokenizer
+from autan.train.corpus import (
     Corpus,
     Document,
     corpus_meta,

@@ -6,7 +6,7 @@ request walks down while the edges match its prompt, resumes from the deepest no
 nodes for the snapshots it takes. Siblings never have one edge a prefix of another: a snapshot
 that lands inside an existing edge splits it.
 
-Full KV caches store only the keys and values of their own edge (see `model/state.py`), so a
+Full KV caches store only the keys and values of their own edge (see `model/runtime/state.py`), so a
 chain of snapshots along one long prompt shares storage; that is why only leaves are evicted
 (an inner node's pieces are part of every descendant's state). Eviction is least recently used,
 within a byte budget.
@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from autan.model.state import snapshot_nbytes
+from autan.model.runtime.state import snapshot_nbytes
 
 Trim = Callable[[list[Any], int], list[Any]]
 

@@ -9,7 +9,7 @@ Left-to-right training loses nothing measurable at rates up to 0.9 while infilli
 Cutting characters, not tokens, means a cut may fall inside a word, as a cursor does.
 
 A sample is one package's files, in one of two formats, so that the model learns both the
-prompts `autan.model.fim.build_fim_prompt` makes (StarCoder2 layout) with repository context
+prompts `autan.model.io.fim.build_fim_prompt` makes (StarCoder2 layout) with repository context
 and without:
     repository  <repo_name> name <file_sep> path\\n code ... <file_sep> <fim_prefix> path\\n ...
     plain       code <|endoftext|> <fim_prefix> ... <fim_middle> middle <|endoftext|> ...
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from tokenizers import Tokenizer as HfTokenizer
 
-from autan.model.train.corpus import Document
+from autan.train.corpus import Document
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Tasks come from held-out packages (whole packages, see `corpus.py`): single line
 blocks, cut by syntax (`spans.py`). Each task is completed greedily with no repository
 context, then with context from the same package at each token budget (4K and 32K by default),
 and scored by exact match and edit similarity; the difference is the lift context gives.
-The prompt is the one completions use (`autan.model.fim.build_fim_prompt`), and the prefix
+The prompt is the one completions use (`autan.model.io.fim.build_fim_prompt`), and the prefix
 and suffix are cut to the same token counts in every setting, so only the context varies.
 
 Context, simple version: the package's other files, ranked by how many identifiers they share
@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-from autan.model.engine import Done, Engine
-from autan.model.fim import FimFamily, build_fim_prompt
-from autan.model.sampling import SamplingParams
-from autan.model.tokenizer import Tokenizer
-from autan.model.train.corpus import Document
-from autan.model.train.options import EvalOptions
-from autan.model.train.spans import (
+from autan.model.io.fim import FimFamily, build_fim_prompt
+from autan.model.io.tokenizer import Tokenizer
+from autan.model.runtime.engine import Done, Engine
+from autan.model.runtime.sampling import SamplingParams
+from autan.train.corpus import Document
+from autan.train.options import EvalOptions
+from autan.train.spans import (
     FimTask,
     edit_similarity,
     exact_match,

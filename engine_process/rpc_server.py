@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autan.model.engine import CancelToken, Engine, RequestStats
-from autan.model.engine import Done as EngineDone
-from autan.model.fim import FimFamily
-from autan.model.sampling import SamplingParams
-from autan.server.engine_protocol import (
+from autan.model.io.fim import FimFamily
+from autan.model.runtime.engine import CancelToken, Engine, RequestStats
+from autan.model.runtime.engine import Done as EngineDone
+from autan.model.runtime.sampling import SamplingParams
+from autan.wire.protocol import (
     ALREADY_RUNNING,
     PROTOCOL_VERSION,
     Done,
@@ -444,7 +444,7 @@ async def _idle_watch(service: EngineService, idle_s: float) -> None:
 async def serve(service: EngineService, config: ServeConfig) -> None:
     """Open the configured front ends and serve until `shutdown`, a signal, stdin's end or
     the idle timeout; then end every request and remove the socket."""
-    from autan.server.http_api import start_http  # the HTTP front end is optional
+    from autan.engine_process.http_api import start_http  # the HTTP front end is optional
 
     service.bind_loop(asyncio.get_running_loop())
     service.scheduler.start()

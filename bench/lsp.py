@@ -37,7 +37,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from autan.server.engine_client import EngineClient
-from autan.server.engine_protocol import EngineError, default_socket_path
+from autan.wire.protocol import EngineError, default_socket_path
 
 PACKAGES = ("json", "email", "http", "urllib", "logging")
 TARGET = "json/decoder.py"

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from autan.model.attention import Attention
 from autan.model.config import AttentionConfig, Mamba2Config
-from autan.model.mamba2 import Mamba2Mixer
-from autan.model.state import CompositeCache
+from autan.model.layers.attention import Attention
+from autan.model.layers.mamba2 import Mamba2Mixer
+from autan.model.runtime.state import CompositeCache
 
 
 @dataclass

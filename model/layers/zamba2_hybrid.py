@@ -21,12 +21,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from autan.model.attention import Attention
 from autan.model.config import AttentionConfig, Mamba2Config, MLPConfig
-from autan.model.mamba2 import Mamba2Mixer
-from autan.model.mlp import MLP
-from autan.model.norm import RMSNorm
-from autan.model.state import CompositeCache
+from autan.model.layers.attention import Attention
+from autan.model.layers.mamba2 import Mamba2Mixer
+from autan.model.layers.mlp import MLP
+from autan.model.layers.norm import RMSNorm
+from autan.model.runtime.state import CompositeCache
 
 
 @dataclass

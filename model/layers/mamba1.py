@@ -7,9 +7,9 @@ from torch import nn
 
 from autan import kernels
 from autan.model.config import Mamba1Config
-from autan.model.decay import DecayRates
-from autan.model.norm import RMSNorm
-from autan.model.state import RecurrentCache
+from autan.model.layers.decay import DecayRates
+from autan.model.layers.norm import RMSNorm
+from autan.model.runtime.state import RecurrentCache
 
 
 class Mamba1Mixer(nn.Module):

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from autan.model.train.bpe import plain_encoder
-from autan.model.train.corpus import Document
-from autan.model.train.fim import PAD, FimOptions, build_sample, encode_samples, special_ids
+from autan.train.bpe import plain_encoder
+from autan.train.corpus import Document
+from autan.train.fim_examples import PAD, FimOptions, build_sample, encode_samples, special_ids
 
 
 @dataclass(frozen=True)

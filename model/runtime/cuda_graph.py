@@ -20,7 +20,7 @@ import threading
 import torch
 
 from autan.model.model import Model
-from autan.model.state import InferenceState, RecurrentCache
+from autan.model.runtime.state import InferenceState, RecurrentCache
 
 GRAPHABLE_MIXERS = {"mamba1", "mamba2", "mlp"}
 

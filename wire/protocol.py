@@ -38,7 +38,7 @@ Client -> engine:
   (text flushed at the end, not tied to one token). `done.text` is the whole completion,
   stop string excluded. finish_reason: "stop" | "length" | "cancelled".
   `boundaries` are prompt positions where the engine snapshots its state for later requests
-  (see `autan.model.fim.FimPrompt.boundaries`); params fields may be omitted (defaults in
+  (see `autan.model.io.fim.FimPrompt.boundaries`); params fields may be omitted (defaults in
   `GenerateParams`); max_tokens may be at most MAX_NEW_TOKENS (attention layers reserve
   memory for prompt plus max_tokens up front).
 - `prefill` {id, prompt_ids, boundaries}: warm the prefix cache for a prompt likely to come
@@ -104,7 +104,7 @@ class EngineError(Exception):
 class GenerateParams:
     """Sampling and stopping for one request; the wire form of the engine's SamplingParams.
 
-    A plain dataclass (not `autan.model.sampling.SamplingParams`) so clients need no torch.
+    A plain dataclass (not `autan.model.runtime.sampling.SamplingParams`) so clients need no torch.
     """
 
     max_tokens: int = 64
