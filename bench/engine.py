@@ -18,8 +18,8 @@ from autan.bench.kernels import measure_peaks, ssd_chunk_scan_flops
 from autan.model.config import Mamba2Config, named_config
 from autan.model.random_init import random_model
 from autan.model.runtime import cuda_graph
-from autan.model.runtime.engine import Engine, EngineOptions, RequestStats
-from autan.model.runtime.sampling import SamplingParams
+from autan.model.runtime.engine import Engine, EngineOptions
+from autan.wire.types import RequestStats, SamplingParams
 
 
 @dataclass

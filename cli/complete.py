@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 from autan.cli.common import ExitCode, UsageError
 from autan.cli.context import parse_location
 from autan.cli.repo import find_root, open_index
+from autan.wire.types import RequestStats
 
 if TYPE_CHECKING:  # the server modules load only when a completion runs
     from autan.server.completion import Result
@@ -65,9 +66,9 @@ def run(args: argparse.Namespace) -> ExitCode:
     result, timings = asyncio.run(complete(args, path, line, col))
     item = result.items[0].text if result and result.items else ""
     if args.json:
-        print(json.dumps({"text": item, "prompt_tokens": result.prompt_tokens if result else 0,
-                          "cached_tokens": result.cached_tokens if result else 0,
-                          "timings_ms": timings}))
+        stats = result.stats if result else RequestStats()
+        print(json.dumps({"text": item, "prompt_tokens": stats.prompt_tokens,
+                          "cached_tokens": stats.reused_tokens, "timings_ms": timings}))
     else:
         print(item)
     return ExitCode.OK

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from autan.cli.common import ExitCode, add_model_options, load_engine
 
 if TYPE_CHECKING:
-    from autan.model.runtime.engine import Done
+    from autan.model.runtime.engine import Generated
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> ExitCode:
     from autan.model.io.default_model import model_name
     from autan.model.io.demo import default_or_demo
-    from autan.model.runtime.engine import Done, TokenEvent
-    from autan.model.runtime.sampling import SamplingParams
+    from autan.model.runtime.engine import Generated, TokenEvent
+    from autan.wire.types import SamplingParams
 
     if args.model is None:
         args.model = default_or_demo()
@@ -69,12 +69,12 @@ def run(args: argparse.Namespace) -> ExitCode:
         if isinstance(event, TokenEvent) and event.text:
             out = json.dumps({"delta": event.text}, ensure_ascii=False) if args.json else event.text
             print(out, end="\n" if args.json else "", flush=True)
-        elif isinstance(event, Done):
+        elif isinstance(event, Generated):
             report(event, args.json, load_s)
     return ExitCode.OK
 
 
-def report(done: Done, as_json: bool, load_s: float) -> None:
+def report(done: Generated, as_json: bool, load_s: float) -> None:
     s = done.stats
     if as_json:
         print(json.dumps({"text": done.text, "prompt_tokens": s.prompt_tokens,
@@ -85,4 +85,4 @@ def report(done: Done, as_json: bool, load_s: float) -> None:
         print()
         print(f"[loaded in {load_s:.1f} s; {s.prompt_tokens} prompt tokens, "
               f"{s.reused_tokens} cached, first token {s.ttft_ms:.0f} ms, "
-              f"{s.tokens_per_s:.1f} tokens/s, {s.finish_reason}]", file=sys.stderr)
+              f"{s.tokens_per_s:.1f} tokens/s, {done.finish_reason}]", file=sys.stderr)

@@ -32,11 +32,11 @@ from autan.engine_process.rpc_server import EngineService, Job
 from autan.model.io.fim import build_fim_prompt
 from autan.wire.protocol import (
     MAX_NEW_TOKENS,
-    Done,
     Failed,
-    GenerateParams,
+    Finished,
     ProtocolError,
     Reply,
+    SamplingParams,
     Token,
 )
 
@@ -68,7 +68,7 @@ class CompletionRequest:
 
     prompt_ids: list[int]
     boundaries: list[int]
-    params: GenerateParams
+    params: SamplingParams
     stream: bool
     include_usage: bool
 
@@ -205,7 +205,7 @@ def parse_completion(service: EngineService, body: dict[str, Any]) -> Completion
     if not all(isinstance(s, str) for s in stop):
         raise HttpError(400, "'stop' must be a string or a list of strings", "stop")
     ids, boundaries, stop_ids, fim_stops = _prompt(service, body)
-    params = GenerateParams(
+    params = SamplingParams(
         max_tokens=_field(body, "max_tokens", (int,), 16),
         temperature=float(_field(body, "temperature", (int, float), 1.0)),
         top_p=float(_field(body, "top_p", (int, float), 1.0)),
@@ -291,7 +291,7 @@ def _choice(text: str, finish_reason: str | None) -> dict[str, Any]:
     return {"text": text, "index": 0, "logprobs": None, "finish_reason": finish_reason}
 
 
-def _usage(done: Done) -> dict[str, Any]:
+def _usage(done: Finished) -> dict[str, Any]:
     s = done.stats
     return {"prompt_tokens": s.prompt_tokens, "completion_tokens": s.generated_tokens,
             "total_tokens": s.prompt_tokens + s.generated_tokens,
@@ -305,7 +305,7 @@ async def _respond_whole(queue: asyncio.Queue[Reply], meta: dict[str, Any],
         if isinstance(reply, Failed):
             await _send_json(writer, 500, error_body(500, reply.message))
             return
-        if isinstance(reply, Done):
+        if isinstance(reply, Finished):
             body = {**meta, "choices": [_choice(reply.text, reply.finish_reason)],
                     "usage": _usage(reply)}
             await _send_json(writer, 200, body)

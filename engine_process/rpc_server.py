@@ -24,20 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from autan.model.io.fim import FimFamily
-from autan.model.runtime.engine import CancelToken, Engine, RequestStats
-from autan.model.runtime.engine import Done as EngineDone
-from autan.model.runtime.sampling import SamplingParams
+from autan.model.runtime.engine import CancelToken, Engine, Generated
 from autan.wire.protocol import (
     ALREADY_RUNNING,
     PROTOCOL_VERSION,
-    Done,
     Failed,
+    Finished,
     FrameTooLarge,
-    GenerateParams,
     ProtocolError,
     Reply,
     RequestId,
-    Stats,
+    RequestStats,
+    SamplingParams,
     Token,
     encode_frame,
     int_list,
@@ -58,16 +56,10 @@ class Job:
     kind: str  # "generate" | "prefill"
     prompt_ids: list[int]
     boundaries: list[int]
-    params: GenerateParams
+    params: SamplingParams
     emit: Emit
     owner: object | None = None
     cancel: CancelToken = field(default_factory=CancelToken)
-
-
-def stats_from_engine(stats: RequestStats) -> Stats:
-    """The wire stats of a finished engine request."""
-    return Stats(stats.prompt_tokens, stats.reused_tokens, stats.computed_tokens,
-                 stats.generated_tokens, round(stats.ttft_ms, 3), round(stats.decode_ms, 3))
 
 
 class Scheduler:
@@ -112,7 +104,7 @@ class Scheduler:
             self._queues[job.kind].append(job)
             self._cond.notify()
         for old in superseded:
-            old.emit(Done("", "cancelled"))
+            old.emit(Finished("", "cancelled"))
 
     def cancel(self, job: Job) -> None:
         """A queued job ends now; a running one stops before its next decode step."""
@@ -122,7 +114,7 @@ class Scheduler:
             if queued:
                 queue.remove(job)
         if queued:
-            job.emit(Done("", "cancelled"))
+            job.emit(Finished("", "cancelled"))
         else:
             job.cancel.cancel()
 
@@ -137,7 +129,7 @@ class Scheduler:
                 self._running.cancel.cancel()
             self._cond.notify_all()
         for job in drained:
-            job.emit(Done("", "cancelled"))
+            job.emit(Finished("", "cancelled"))
         if self._thread.is_alive():
             self._thread.join(timeout_s)
 
@@ -164,23 +156,19 @@ class Scheduler:
 
     def _run(self, job: Job) -> None:
         if job.cancel.cancelled:
-            job.emit(Done("", "cancelled"))
+            job.emit(Finished("", "cancelled"))
         elif job.kind == "prefill":
             stats = RequestStats()
             self.engine.prefill(job.prompt_ids, job.boundaries, stats=stats)
-            job.emit(Done("", "prefilled", stats_from_engine(stats)))
+            job.emit(Finished("", "prefilled", stats))
         else:
             self._generate(job)
 
     def _generate(self, job: Job) -> None:
-        p = job.params
-        params = SamplingParams(max_tokens=p.max_tokens, temperature=p.temperature,
-                                top_p=p.top_p, stop_strings=p.stop_strings,
-                                stop_ids=p.stop_ids, seed=p.seed)
-        for event in self.engine.generate(job.prompt_ids, params, job.boundaries, job.cancel):
-            if isinstance(event, EngineDone):
-                job.emit(Done(event.text, event.stats.finish_reason,
-                              stats_from_engine(event.stats)))
+        for event in self.engine.generate(job.prompt_ids, job.params, job.boundaries,
+                                          job.cancel):
+            if isinstance(event, Generated):
+                job.emit(Finished(event.text, event.finish_reason, event.stats))
             else:
                 job.emit(Token(event.text, event.token_id))
 
@@ -309,7 +297,7 @@ class RpcConnection:
             raise ProtocolError(f"unknown message type {message['type']!r}", rid)
         handler(message)
 
-    def _submit(self, kind: str, message: dict[str, Any], params: GenerateParams) -> None:
+    def _submit(self, kind: str, message: dict[str, Any], params: SamplingParams) -> None:
         rid = request_id_of(message)
         assert rid is not None
         if rid in self._jobs:
@@ -327,16 +315,16 @@ class RpcConnection:
             raise ProtocolError(str(err), rid) from None
 
     def _deliver(self, rid: RequestId, reply: Reply) -> None:
-        if isinstance(reply, Done | Failed):
+        if isinstance(reply, Finished | Failed):
             self._jobs.pop(rid, None)
         self._send(reply_to_frame(rid, reply))
 
     def _on_generate(self, message: dict[str, Any]) -> None:
         rid = request_id_of(message)
-        self._submit("generate", message, GenerateParams.from_wire(message.get("params"), rid))
+        self._submit("generate", message, SamplingParams.from_wire(message.get("params"), rid))
 
     def _on_prefill(self, message: dict[str, Any]) -> None:
-        self._submit("prefill", message, GenerateParams(max_tokens=0))
+        self._submit("prefill", message, SamplingParams(max_tokens=0))
 
     def _on_cancel(self, message: dict[str, Any]) -> None:
         job = self._jobs.get(request_id_of(message))  # unknown ids: the done crossed it

@@ -21,9 +21,9 @@ from functools import cached_property
 from autan.indexer.context import fit_tokens
 from autan.model.errors import ModelFileError
 from autan.model.io.fim import FimFamily, build_file_prompt, build_fim_prompt, detect_family
-from autan.model.runtime.engine import Done, Engine
-from autan.model.runtime.sampling import SamplingParams
+from autan.model.runtime.engine import Engine, Generated
 from autan.review.types import ChangedFile
+from autan.wire.types import SamplingParams
 
 PREFIX_TOKENS = 512  # code before the span the model reads
 SUFFIX_TOKENS = 128  # code after it, for the fill-in-the-middle proposal
@@ -139,7 +139,7 @@ def greedy(engine: Engine, ids: list[int], boundaries: list[int], budget: int,
                             stop_strings=("\n", *stop_strings), stop_ids=tuple(stop_ids))
     text = ""
     for event in engine.generate(ids, params, boundaries):
-        if isinstance(event, Done):
+        if isinstance(event, Generated):
             text = event.text
     return text.split("\n", 1)[0]
 

@@ -10,11 +10,12 @@ from pathlib import Path
 from autan.indexer.context import diff_context
 from autan.indexer.index import RepoIndex
 from autan.model.io.fim import FimFamily, build_file_prompt
-from autan.model.runtime.engine import Engine, RequestStats
+from autan.model.runtime.engine import Engine
 from autan.review.confirm import Suggestion, model_family, suggest_line
 from autan.review.prose import prose_lines
 from autan.review.scoring import score_lines
 from autan.review.types import LEVELS, ChangedFile, Finding, LineScore, Review, ReviewOptions
+from autan.wire.types import RequestStats
 
 Progress = Callable[[str], None]
 LINES_BEFORE = 40  # unchanged lines above a file's first change that are scored too

@@ -1,7 +1,7 @@
 """Where completions come from: the local engine process, or a remote engine (opt-in).
 
 Both take the same `Prompt` (context segments, prefix, suffix) and stream the same events
-(`Token`, then `Done`), so the completion logic does not care which one runs the model.
+(`Token`, then `Finished`), so the completion logic does not care which one runs the model.
 `cancel(request_id)` stops a stream early but lets it end with its `done` (and the engine's
 stats); closing the stream stops it too, without waiting for anything.
 """
@@ -26,9 +26,9 @@ from autan.model.io.tokenizer import Tokenizer
 from autan.server.engine_client import EngineClient, EngineLaunch
 from autan.server.options import ModelOptions
 from autan.server.remote import MistralFimEngine, OpenAICompletionsEngine, fim_prompt_text
-from autan.wire.protocol import Done, GenerateParams, Token, default_socket_path
+from autan.wire.protocol import Finished, SamplingParams, Token, default_socket_path
 
-Event = Token | Done
+Event = Token | Finished
 
 
 @dataclass
@@ -43,13 +43,13 @@ class Prompt:
 class Backend(Protocol):
     family: FimFamily | None
 
-    def stream(self, prompt: Prompt, params: GenerateParams, request_id: str | None = None,
+    def stream(self, prompt: Prompt, params: SamplingParams, request_id: str | None = None,
                timings: dict[str, float] | None = None) -> AsyncIterator[Event]:
-        """Token events, then one Done; `timings["prompt"]` gets the prompt build time."""
+        """Token events, then one Finished; `timings["prompt"]` gets the prompt build time."""
         ...
 
     async def cancel(self, request_id: str) -> bool:
-        """Stop that stream; True when it will still end with a Done (with stats)."""
+        """Stop that stream; True when it will still end with a Finished (with stats)."""
         ...
 
     def count_tokens(self, text: str) -> int: ...
@@ -119,8 +119,8 @@ class LocalBackend:
                                 prompt.prefix if prefix is None else prefix, prompt.suffix,
                                 prompt.context_files, prompt.repo_name, prompt.file_path)
 
-    def prepare(self, prompt: Prompt, params: GenerateParams
-                ) -> tuple[list[int], list[int], GenerateParams]:
+    def prepare(self, prompt: Prompt, params: SamplingParams
+                ) -> tuple[list[int], list[int], SamplingParams]:
         """Prompt ids, snapshot boundaries and the params with the family's stop tokens.
         Tokenizing a long context takes a while: callers run this in a worker thread."""
         fim = self.build(prompt)
@@ -128,12 +128,12 @@ class LocalBackend:
         extra = line_start_boundary(lambda p: self.build(prompt, p), prompt, fim)
         if extra is not None:
             boundaries.append(extra)
-        params = GenerateParams(params.max_tokens, params.temperature, params.top_p,
+        params = SamplingParams(params.max_tokens, params.temperature, params.top_p,
                                 (*params.stop_strings, *fim.stop_strings),
                                 (*params.stop_ids, *fim.stop_ids), params.seed)
         return list(fim.ids), sorted(set(boundaries)), params
 
-    async def stream(self, prompt: Prompt, params: GenerateParams, request_id: str | None = None,
+    async def stream(self, prompt: Prompt, params: SamplingParams, request_id: str | None = None,
                      timings: dict[str, float] | None = None) -> AsyncIterator[Event]:
         start = time.perf_counter()
         ids, boundaries, params = await asyncio.to_thread(self.prepare, prompt, params)
@@ -183,7 +183,7 @@ class RemoteBackend:
             return len(self.tokenizer.encode(text))
         return max(1, len(text) // 4)  # no tokenizer for a remote model: a char estimate
 
-    async def stream(self, prompt: Prompt, params: GenerateParams, request_id: str | None = None,
+    async def stream(self, prompt: Prompt, params: SamplingParams, request_id: str | None = None,
                      timings: dict[str, float] | None = None) -> AsyncIterator[Event]:
         context = "".join(f"# {path}\n{text}\n" for path, text in prompt.context_files)
         prefix = context + prompt.prefix

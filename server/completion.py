@@ -39,7 +39,8 @@ from autan.server.options import CompletionOptions
 from autan.server.postprocess import Completion, CompletionContext, run_pipeline
 from autan.server.postprocess.decide_multiline import decide_multiline
 from autan.server.typeahead import TypeAheadCache
-from autan.wire.protocol import Done, GenerateParams, Token
+from autan.wire.protocol import Finished, Token
+from autan.wire.types import RequestStats, SamplingParams
 
 Partial = Callable[[str], None]
 
@@ -69,17 +70,12 @@ class Result:
     items: list[Completion]
     from_cache: bool = False
     model_calls: int = 0
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    computed_tokens: int = 0
-    generated_tokens: int = 0
+    stats: RequestStats = field(default_factory=RequestStats)  # of the first sample
     timings_ms: dict[str, float] = field(default_factory=dict)
 
-    def record(self, done: Done) -> None:
+    def record(self, done: Finished) -> None:
         """Take the engine's accounting of the first sample (its `done` stats)."""
-        s = done.stats
-        self.prompt_tokens, self.cached_tokens = s.prompt_tokens, s.reused_tokens
-        self.computed_tokens, self.generated_tokens = s.computed_tokens, s.generated_tokens
+        s = self.stats = done.stats
         t = self.timings_ms
         t["engine_ttft"], t["decode"] = s.ttft_ms, s.decode_ms
         if "ttft" in t:
@@ -240,7 +236,7 @@ class Completer:
         result = Result([], timings_ms=timings)
         seen: set[str] = set()
         for i in range(samples):
-            params = GenerateParams(max_tokens=self.options.max_tokens,
+            params = SamplingParams(max_tokens=self.options.max_tokens,
                                     temperature=0.0 if i == 0 else 0.8, top_p=0.95,
                                     stop_strings=() if post.multiline else ("\n",), seed=i)
             result.model_calls += 1
@@ -252,7 +248,7 @@ class Completer:
                 result.items.append(item)
         return result
 
-    async def stream_one(self, prompt: Prompt, params: GenerateParams, post: CompletionContext,
+    async def stream_one(self, prompt: Prompt, params: SamplingParams, post: CompletionContext,
                          on_partial: Partial | None, result: Result | None) -> tuple[str, str]:
         """Stream until the engine stops or the suggestion is decided. Returns the text and
         why it ends. A decided suggestion cancels the generation in the engine; `result`
@@ -264,7 +260,7 @@ class Completer:
         text, lines_checked, handed_off = "", 0, False
         try:
             async for event in stream:
-                if isinstance(event, Done):
+                if isinstance(event, Finished):
                     if result is not None:
                         result.record(event)
                     return event.text, event.finish_reason
@@ -283,7 +279,7 @@ class Completer:
             if not handed_off:
                 await stream.aclose()  # type: ignore[attr-defined]
 
-    async def finish_in_background(self, stream: AsyncIterator[Token | Done], rid: str,
+    async def finish_in_background(self, stream: AsyncIterator[Token | Finished], rid: str,
                                    result: Result | None) -> bool:
         """Cancel a generation whose suggestion is decided. When the backend confirms the
         cancel with a final `done`, a background task reads it (for its stats) instead of
@@ -307,11 +303,11 @@ class Completer:
         return ms_since(start) > self.options.latency_budget_ms
 
 
-async def drain(stream: AsyncIterator[Token | Done], result: Result) -> None:
+async def drain(stream: AsyncIterator[Token | Finished], result: Result) -> None:
     """Read a cancelled stream to its `done` (bounded) and record its stats."""
     async def to_done() -> None:
         async for event in stream:
-            if isinstance(event, Done):
+            if isinstance(event, Finished):
                 result.record(event)
                 return
 

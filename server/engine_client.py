@@ -5,8 +5,8 @@ Usage (from a coroutine):
     client = EngineClient(launch=EngineLaunch(model=folder))    # a private engine on stdio
     client = EngineClient(default_socket_path(folder),           # the shared engine of this
                           launch=EngineLaunch(model=folder))      # model, started if absent
-    async for event in client.generate(ids, boundaries, GenerateParams(max_tokens=64)):
-        ...  # Token(text, token_id) events, then one Done(text, finish_reason, stats)
+    async for event in client.generate(ids, boundaries, SamplingParams(max_tokens=64)):
+        ...  # Token(text, token_id) events, then one Finished(text, finish_reason, stats)
 
 Cancel a completion by cancelling the task that iterates it (or closing the generator): the
 client then sends `cancel`, and the engine stops before its next decode step. `cancel(id)`
@@ -35,14 +35,14 @@ from typing import Any
 from autan.wire.protocol import (
     ALREADY_RUNNING,
     PROTOCOL_VERSION,
-    Done,
     EngineError,
     Event,
     Failed,
-    GenerateParams,
+    Finished,
     Health,
     ProtocolError,
     RequestId,
+    SamplingParams,
     Token,
     encode_frame,
     health_from_frame,
@@ -213,9 +213,9 @@ class EngineClient:
         await self._connection()
 
     async def generate(self, prompt_ids: Sequence[int], boundaries: Sequence[int] = (),
-                       params: GenerateParams | None = None, *,
+                       params: SamplingParams | None = None, *,
                        request_id: RequestId | None = None) -> AsyncIterator[Event]:
-        """Stream a completion: Token events, then one Done. Raises EngineError when the
+        """Stream a completion: Token events, then one Finished. Raises EngineError when the
         engine refuses the request or dies; leaving early cancels the generation."""
         conn = await self._connection()
         rid = next(self._ids) if request_id is None else request_id
@@ -224,7 +224,7 @@ class EngineClient:
         try:
             await conn.send({"type": "generate", "id": rid, "prompt_ids": list(prompt_ids),
                              "boundaries": list(boundaries),
-                             "params": (params or GenerateParams()).to_wire()})
+                             "params": (params or SamplingParams()).to_wire()})
             while not ended:
                 reply = reply_from_frame(await queue.get())
                 ended = not isinstance(reply, Token)
@@ -245,13 +245,13 @@ class EngineClient:
                 await conn.send({"type": "cancel", "id": request_id})
 
     async def prefill(self, prompt_ids: Sequence[int], boundaries: Sequence[int] = (), *,
-                      request_id: RequestId | None = None) -> Done:
+                      request_id: RequestId | None = None) -> Finished:
         """Warm the engine's prefix cache for a likely prompt (runs after queued generates;
         a newer prefill replaces a queued older one, which then ends "cancelled")."""
         reply = await self._call({"type": "prefill", "prompt_ids": list(prompt_ids),
                                   "boundaries": list(boundaries)}, None, request_id)
         parsed = reply_from_frame(reply)
-        if not isinstance(parsed, Done):
+        if not isinstance(parsed, Finished):
             raise EngineError(getattr(parsed, "message", f"unexpected reply {reply}"))
         return parsed
 

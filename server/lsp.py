@@ -615,6 +615,9 @@ def stats_payload(ls: AutanServer, recent: int) -> dict[str, Any]:
 
 
 def result_payload(uri: str, r: Result) -> dict[str, Any]:
-    payload = {k: v for k, v in asdict(r).items() if k != "items"}
-    return {"uri": uri, **payload, "items": [item.text for item in r.items],
+    s = r.stats
+    return {"uri": uri, "from_cache": r.from_cache, "model_calls": r.model_calls,
+            "prompt_tokens": s.prompt_tokens, "cached_tokens": s.reused_tokens,
+            "computed_tokens": s.computed_tokens, "generated_tokens": s.generated_tokens,
+            "items": [item.text for item in r.items],
             "timings_ms": {k: round(v, 3) for k, v in r.timings_ms.items()}}

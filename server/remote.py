@@ -3,7 +3,7 @@
 For users who run the model elsewhere (vLLM, SGLang, llama.cpp's server, `autan engine
 --http` on a GPU box) or use Codestral through Mistral's API. Both clients stream like
 `EngineClient.generate`: `Token` events (token_id -1: servers send text, not ids), then one
-`Done`; errors raise `RemoteError` (an `EngineError`). Cancel by cancelling the consuming task
+`Finished`; errors raise `RemoteError` (an `EngineError`). Cancel by cancelling the consuming task
 or closing the generator: the HTTP connection is then aborted, which makes these servers stop
 generating.
 
@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from autan.indexer.secrets import redact_secrets
 from autan.model.io.fim import FimFamily
-from autan.wire.protocol import Done, EngineError, Event, GenerateParams, Stats, Token
+from autan.wire.protocol import EngineError, Event, Finished, RequestStats, SamplingParams, Token
 
 MAX_ERROR_BODY = 64 << 10
 MAX_LINE = 4 << 20
@@ -97,18 +97,18 @@ class _SseEngine:
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
 
-    def _body(self, prompt: str, suffix: str | None, params: GenerateParams) -> dict[str, Any]:
+    def _body(self, prompt: str, suffix: str | None, params: SamplingParams) -> dict[str, Any]:
         raise NotImplementedError
 
     def _chunk(self, chunk: dict[str, Any]) -> tuple[str, str | None]:
         """(text, finish_reason or None) of one streamed chunk."""
         raise NotImplementedError
 
-    async def generate(self, prompt: str, params: GenerateParams | None = None,
+    async def generate(self, prompt: str, params: SamplingParams | None = None,
                        suffix: str | None = None) -> AsyncIterator[Event]:
         """Stream a completion of `prompt` (the code before the cursor, or a raw prompt),
         with `suffix` (after the cursor) when the API takes one. Secrets are redacted."""
-        params = params or GenerateParams()
+        params = params or SamplingParams()
         body = self._body(redact(prompt), None if suffix is None else redact(suffix), params)
         start = time.perf_counter()
         reader, writer, headers = await self._post(json.dumps(body).encode())
@@ -232,17 +232,17 @@ class _Stream:
             self.parts.append(text)
         return text
 
-    def done(self) -> Done:
+    def done(self) -> Finished:
         now = time.perf_counter()
         first = self.first or now
         details = self.usage.get("prompt_tokens_details") or {}
-        stats = Stats(prompt_tokens=int(self.usage.get("prompt_tokens") or 0),
+        stats = RequestStats(prompt_tokens=int(self.usage.get("prompt_tokens") or 0),
                       reused_tokens=int(details.get("cached_tokens") or 0),
                       generated_tokens=int(self.usage.get("completion_tokens") or
                                            len(self.parts)),
                       ttft_ms=round((first - self.start) * 1000, 3),
                       decode_ms=round((now - first) * 1000, 3))
-        return Done("".join(self.parts), self.finish, stats)
+        return Finished("".join(self.parts), self.finish, stats)
 
 
 class OpenAICompletionsEngine(_SseEngine):
@@ -262,7 +262,7 @@ class OpenAICompletionsEngine(_SseEngine):
                          connect_timeout_s=connect_timeout_s)
         self.fim_family = fim_family
 
-    def _body(self, prompt: str, suffix: str | None, params: GenerateParams) -> dict[str, Any]:
+    def _body(self, prompt: str, suffix: str | None, params: SamplingParams) -> dict[str, Any]:
         stops = list(params.stop_strings)
         if suffix is not None and self.fim_family is not None:
             prompt, suffix = fim_prompt_text(self.fim_family, prompt, suffix), None
@@ -295,7 +295,7 @@ class MistralFimEngine(_SseEngine):
         super().__init__(base_url, model, api_key, timeout_s=timeout_s,
                          connect_timeout_s=connect_timeout_s)
 
-    def _body(self, prompt: str, suffix: str | None, params: GenerateParams) -> dict[str, Any]:
+    def _body(self, prompt: str, suffix: str | None, params: SamplingParams) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.model, "prompt": prompt, "suffix": suffix or "",
             "max_tokens": params.max_tokens, "temperature": params.temperature,

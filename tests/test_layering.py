@@ -1,7 +1,9 @@
-"""Dependencies point one way (see ARCHITECTURE.md): server -> indexer, model; review ->
-indexer, model; model -> kernels; cli -> anything; nothing imports server, review or cli; the
-engine never imports the test oracle (transformers) or LSP libraries; the indexer imports no
-torch. Checked on the source text with `ast`, so an import hidden inside a function counts
+"""Dependencies point one way (see ARCHITECTURE.md): kernels and wire at the bottom; model ->
+kernels, wire; indexer -> nothing of ours; server (the LSP process) -> indexer, wire and the
+torch-free parts of model; engine_process -> model, wire; review, train -> indexer, model;
+bench -> any of those; cli -> anything; nothing imports the application layers but cli (and
+bench). The engine never imports the test oracle (transformers) or LSP libraries; neither the
+indexer nor the LSP process imports torch. Checked on the source text with `ast`, so an import hidden inside a function counts
 too."""
 
 from __future__ import annotations
@@ -13,15 +15,21 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+APP = {"autan.server", "autan.engine_process", "autan.review", "autan.train", "autan.bench",
+       "autan.cli"}  # the layers above the engine and the indexer: nothing below imports them
+LSP = {"pygls", "lsprotocol"}
 FORBIDDEN = {
-    "kernels": {"autan.model", "autan.indexer", "autan.server", "autan.review", "autan.cli",
-                "transformers", "pygls", "lsprotocol"},
-    "model": {"autan.indexer", "autan.server", "autan.review", "autan.cli", "transformers",
-              "pygls", "lsprotocol", "pickle"},
-    "indexer": {"autan.model", "autan.kernels", "autan.server", "autan.review", "autan.cli",
-                "torch", "pygls", "lsprotocol", "transformers"},
-    "server": {"autan.review", "autan.cli", "transformers"},
-    "review": {"autan.server", "autan.cli", "transformers", "pygls", "lsprotocol"},
+    "kernels": {"autan.model", "autan.indexer", "autan.wire", *APP, "transformers", *LSP},
+    "wire": {"autan.model", "autan.kernels", "autan.indexer", *APP, "torch", *LSP},
+    "model": {"autan.indexer", *APP, "transformers", *LSP, "pickle"},
+    "indexer": {"autan.model", "autan.kernels", "autan.wire", *APP, "torch", *LSP,
+                "transformers"},
+    # The LSP process: it reaches the model only through the engine process.
+    "server": {*APP - {"autan.server"}, "torch", "autan.kernels", "transformers"},
+    "engine_process": {*APP - {"autan.engine_process"}, "autan.indexer", "transformers", *LSP},
+    "review": {*APP - {"autan.review"}, "transformers", *LSP},
+    "train": {*APP - {"autan.train"}, "transformers", *LSP},
+    "bench": {"autan.cli", "autan.review", "autan.train", "transformers"},
     "cli": {"transformers"},
 }
 
@@ -66,7 +74,8 @@ def test_the_lsp_process_never_loads_torch() -> None:
     import sys
 
     code = ("import sys, autan.server.lsp, autan.server.completion, autan.server.backend, "
-            "autan.cli.lsp, autan.cli.main; print('torch' in sys.modules)")
+            "autan.server.remote, autan.wire.protocol, autan.cli.lsp, autan.cli.main; "
+            "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "False"

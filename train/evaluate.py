@@ -26,8 +26,7 @@ import torch
 
 from autan.model.io.fim import FimFamily, build_fim_prompt
 from autan.model.io.tokenizer import Tokenizer
-from autan.model.runtime.engine import Done, Engine
-from autan.model.runtime.sampling import SamplingParams
+from autan.model.runtime.engine import Engine, Generated
 from autan.train.corpus import Document
 from autan.train.options import EvalOptions
 from autan.train.spans import (
@@ -37,6 +36,7 @@ from autan.train.spans import (
     pick_spans,
     python_parser,
 )
+from autan.wire.types import SamplingParams
 
 CountFn = Callable[[str], int]
 # (task, the package's documents, token budget for context, counter) -> (path, text) pairs
@@ -164,7 +164,7 @@ def complete(engine: Engine, family: FimFamily, task: FimTask,
     start = time.perf_counter()
     text = ""
     for event in engine.generate(prompt.ids, params, prompt.boundaries):
-        if isinstance(event, Done):
+        if isinstance(event, Generated):
             text = event.text
     return text, len(prompt.ids), time.perf_counter() - start
 

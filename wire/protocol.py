@@ -39,8 +39,8 @@ Client -> engine:
   stop string excluded. finish_reason: "stop" | "length" | "cancelled".
   `boundaries` are prompt positions where the engine snapshots its state for later requests
   (see `autan.model.io.fim.FimPrompt.boundaries`); params fields may be omitted (defaults in
-  `GenerateParams`); max_tokens may be at most MAX_NEW_TOKENS (attention layers reserve
-  memory for prompt plus max_tokens up front).
+  `autan.wire.types.SamplingParams`); max_tokens may be at most MAX_NEW_TOKENS (attention
+  layers reserve memory for prompt plus max_tokens up front).
 - `prefill` {id, prompt_ids, boundaries}: warm the prefix cache for a prompt likely to come
   (e.g. a file just opened). Low priority: queued generates run first, and a newer prefill from
   the same connection replaces its queued older ones (those end "cancelled"). Reply: `done`
@@ -69,95 +69,32 @@ import asyncio
 import hashlib
 import os
 import struct
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
+from autan.wire.types import (  # noqa: F401  (re-exported: the protocol's vocabulary)
+    MAX_NEW_TOKENS,
+    ProtocolError,
+    RequestId,
+    RequestStats,
+    SamplingParams,
+    int_list,
+)
+
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 64 << 20  # 256K prompt ids take ~1.3 MB; anything near this is a bug
-MAX_NEW_TOKENS = 16384  # far beyond any completion; bounds the KV memory a request reserves
 ALREADY_RUNNING = "another autan engine already serves"  # message the CLI prints, clients read
 
 _LENGTH = struct.Struct(">I")
-RequestId = int | str
-
-
-class ProtocolError(Exception):
-    """A frame or request that breaks the protocol; `request_id` is set when it was readable."""
-
-    def __init__(self, message: str, request_id: RequestId | None = None) -> None:
-        super().__init__(message)
-        self.request_id = request_id
-
-
 class FrameTooLarge(ProtocolError):
     """The length prefix exceeds MAX_FRAME_BYTES: the stream cannot be trusted any more."""
 
 
 class EngineError(Exception):
     """The engine answered a request with `error`, or the engine could not be reached."""
-
-
-@dataclass(frozen=True)
-class GenerateParams:
-    """Sampling and stopping for one request; the wire form of the engine's SamplingParams.
-
-    A plain dataclass (not `autan.model.runtime.sampling.SamplingParams`) so clients need no torch.
-    """
-
-    max_tokens: int = 64
-    temperature: float = 0.0  # 0: greedy
-    top_p: float = 1.0
-    stop_strings: tuple[str, ...] = ()
-    stop_ids: tuple[int, ...] = ()
-    seed: int | None = None
-
-    def to_wire(self) -> dict[str, Any]:
-        """The `params` map of a `generate` frame."""
-        wire = asdict(self)
-        wire["stop_strings"], wire["stop_ids"] = list(self.stop_strings), list(self.stop_ids)
-        return wire
-
-    @classmethod
-    def from_wire(cls, raw: Any, request_id: RequestId | None = None) -> GenerateParams:
-        """Validate a `params` map; missing fields take their defaults."""
-        raw = {} if raw is None else raw
-        if not isinstance(raw, dict):
-            raise ProtocolError("params must be a map", request_id)
-        unknown = set(raw) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ProtocolError(f"unknown params: {sorted(map(str, unknown))}", request_id)
-        d = cls()
-        max_tokens = _int(raw.get("max_tokens", d.max_tokens), "max_tokens", request_id)
-        if not 0 <= max_tokens <= MAX_NEW_TOKENS:
-            raise ProtocolError(f"max_tokens must be in 0..{MAX_NEW_TOKENS}", request_id)
-        temperature = _number(raw.get("temperature", d.temperature), "temperature", request_id)
-        top_p = _number(raw.get("top_p", d.top_p), "top_p", request_id)
-        if not (temperature >= 0 and 0 < top_p <= 1):
-            raise ProtocolError("temperature must be >= 0 and top_p in (0, 1]", request_id)
-        return cls(
-            max_tokens=max_tokens,
-            temperature=temperature,
-            top_p=top_p,
-            stop_strings=tuple(_list(raw.get("stop_strings", []), str, "stop_strings",
-                                     request_id)),
-            stop_ids=tuple(int_list(raw.get("stop_ids", []), "stop_ids", request_id)),
-            seed=None if raw.get("seed") is None else _int(raw["seed"], "seed", request_id),
-        )
-
-
-@dataclass(frozen=True)
-class Stats:
-    """What a request cost; `reused_tokens` came from the prefix state cache."""
-
-    prompt_tokens: int = 0
-    reused_tokens: int = 0
-    computed_tokens: int = 0
-    generated_tokens: int = 0
-    ttft_ms: float = 0.0
-    decode_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -169,12 +106,12 @@ class Token:
 
 
 @dataclass(frozen=True)
-class Done:
+class Finished:
     """The end of a request: the whole text, why it ended, and its cost."""
 
     text: str
     finish_reason: str  # stop | length | cancelled | prefilled
-    stats: Stats = field(default_factory=Stats)
+    stats: RequestStats = field(default_factory=RequestStats)
 
 
 @dataclass(frozen=True)
@@ -184,8 +121,8 @@ class Failed:
     message: str
 
 
-Event = Token | Done
-Reply = Token | Done | Failed
+Event = Token | Finished
+Reply = Token | Finished | Failed
 
 
 @dataclass(frozen=True)
@@ -201,37 +138,6 @@ class Health:
     queued: int = 0
 
 
-def _int(value: Any, name: str, request_id: RequestId | None) -> int:
-    """`value` as an int; bools (an int subclass in Python) are refused."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ProtocolError(f"{name} must be an integer", request_id)
-    return value
-
-
-def _number(value: Any, name: str, request_id: RequestId | None) -> float:
-    """`value` as a float (ints are accepted: msgpack has no float-only `1`)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProtocolError(f"{name} must be a number", request_id)
-    return float(value)
-
-
-def _list(value: Any, kind: type, name: str, request_id: RequestId | None) -> list[Any]:
-    """`value` as a list whose items are all `kind`."""
-    if not isinstance(value, list | tuple) or not all(
-        isinstance(v, kind) and not isinstance(v, bool) for v in value
-    ):
-        raise ProtocolError(f"{name} must be a list of {kind.__name__}", request_id)
-    return list(value)
-
-
-def int_list(value: Any, name: str, request_id: RequestId | None = None) -> list[int]:
-    """A list of non-negative ints (token ids, positions)."""
-    items = _list(value, int, name, request_id)
-    if any(v < 0 for v in items):
-        raise ProtocolError(f"{name} must not be negative", request_id)
-    return items
-
-
 def request_id_of(msg: dict[str, Any], required: bool = True) -> RequestId | None:
     """The `id` of a request, validated (int or str)."""
     rid = msg.get("id")
@@ -242,18 +148,13 @@ def request_id_of(msg: dict[str, Any], required: bool = True) -> RequestId | Non
     return rid
 
 
-def stats_to_wire(stats: Stats) -> dict[str, Any]:
-    """The `stats` map of a `done` frame."""
-    return asdict(stats)
-
-
 def reply_to_frame(request_id: RequestId, reply: Reply) -> dict[str, Any]:
     """The frame that carries `reply` for request `request_id`."""
     if isinstance(reply, Token):
         return {"type": "token", "id": request_id, "text": reply.text, "token_id": reply.token_id}
-    if isinstance(reply, Done):
+    if isinstance(reply, Finished):
         return {"type": "done", "id": request_id, "text": reply.text,
-                "finish_reason": reply.finish_reason, "stats": stats_to_wire(reply.stats)}
+                "finish_reason": reply.finish_reason, "stats": reply.stats.to_wire()}
     return {"type": "error", "id": request_id, "message": reply.message}
 
 
@@ -263,10 +164,8 @@ def reply_from_frame(frame: dict[str, Any]) -> Reply:
     if kind == "token":
         return Token(str(frame.get("text", "")), int(frame.get("token_id", -1)))
     if kind == "done":
-        raw = frame.get("stats") or {}
-        known = {f.name for f in fields(Stats)}
-        stats = Stats(**{k: v for k, v in raw.items() if k in known})
-        return Done(str(frame.get("text", "")), str(frame.get("finish_reason", "")), stats)
+        stats = RequestStats.from_wire(frame.get("stats"))
+        return Finished(str(frame.get("text", "")), str(frame.get("finish_reason", "")), stats)
     if kind == "error":
         return Failed(str(frame.get("message", "engine error")))
     return Failed(f"unexpected reply type {kind!r}")

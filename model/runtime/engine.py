@@ -20,9 +20,10 @@ from autan.model.io.tokenizer import StreamDecoder, Tokenizer
 from autan.model.model import Model
 from autan.model.runtime import cuda_graph
 from autan.model.runtime.prefix_cache import PrefixStateCache
-from autan.model.runtime.sampling import SamplingParams, sample
+from autan.model.runtime.sampling import sample
 from autan.model.runtime.state import InferenceState
 from autan.model.runtime.stops import find_stop, safe_prefix_length
+from autan.wire.types import RequestStats, SamplingParams
 
 
 @dataclass
@@ -37,31 +38,18 @@ class EngineOptions:
 
 
 @dataclass
-class RequestStats:
-    prompt_tokens: int = 0
-    reused_tokens: int = 0
-    computed_tokens: int = 0
-    generated_tokens: int = 0
-    ttft_ms: float = 0.0
-    decode_ms: float = 0.0
-    finish_reason: str = ""  # stop | length | cancelled
-
-    @property
-    def tokens_per_s(self) -> float:
-        steps = self.generated_tokens - 1  # the first token comes from the prefill
-        return steps / (self.decode_ms / 1000) if steps > 0 and self.decode_ms > 0 else 0.0
-
-
-@dataclass
 class TokenEvent:
     token_id: int
     text: str  # newly released text (may be empty while a stop string is still possible)
 
 
 @dataclass
-class Done:
+class Generated:
+    """The end of a generation: the whole text, its token ids and why it ended."""
+
     text: str
     token_ids: list[int]
+    finish_reason: str  # stop | length | cancelled
     stats: RequestStats
 
 
@@ -154,8 +142,8 @@ class Engine:
     @torch.inference_mode()
     def generate(self, ids: Sequence[int] | torch.Tensor, params: SamplingParams,
                  boundaries: Sequence[int] = (),
-                 cancel: CancelToken | None = None) -> Iterator[TokenEvent | Done]:
-        """Stream a completion of `ids`: TokenEvents, then one Done."""
+                 cancel: CancelToken | None = None) -> Iterator[TokenEvent | Generated]:
+        """Stream a completion of `ids`: TokenEvents, then one Generated."""
         start = time.perf_counter()
         stats = RequestStats()
         logits, state = self.prefill(ids, boundaries, len(ids) + params.max_tokens, stats,
@@ -166,20 +154,20 @@ class Engine:
         token = sample(logits, params, gen)
         stats.ttft_ms = (time.perf_counter() - start) * 1000
         decode_start = time.perf_counter()
-        stats.finish_reason = "length"
+        finish_reason = "length"
         try:
             while len(produced) < params.max_tokens:
                 if cancel is not None and cancel.cancelled:
-                    stats.finish_reason = "cancelled"
+                    finish_reason = "cancelled"
                     break
                 if token in params.stop_ids:
-                    stats.finish_reason = "stop"
+                    finish_reason = "stop"
                     break
                 produced.append(token)
                 text += decoder.feed(token) if decoder is not None else ""
                 cut = find_stop(text, params.stop_strings)
                 if cut is not None:
-                    text, stats.finish_reason = text[:cut], "stop"
+                    text, finish_reason = text[:cut], "stop"
                     break
                 safe = safe_prefix_length(text, params.stop_strings)
                 yield TokenEvent(token, text[released:safe])
@@ -190,7 +178,7 @@ class Engine:
         finally:  # also when the caller abandons the stream
             if self._graphed is not None:
                 self._graphed.release(state)
-        if decoder is not None and stats.finish_reason != "stop":
+        if decoder is not None and finish_reason != "stop":
             text += decoder.flush()
             cut = find_stop(text, params.stop_strings)
             text = text if cut is None else text[:cut]
@@ -198,7 +186,7 @@ class Engine:
         stats.decode_ms = (time.perf_counter() - decode_start) * 1000
         if len(text) > released:
             yield TokenEvent(-1, text[released:])
-        yield Done(text, produced, stats)
+        yield Generated(text, produced, finish_reason, stats)
 
     @torch.inference_mode()
     def score_from(self, ids: Sequence[int] | torch.Tensor, start: int,

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
-
-@dataclass
-class SamplingParams:
-    max_tokens: int = 64
-    temperature: float = 0.0  # 0: greedy
-    top_p: float = 1.0
-    stop_strings: tuple[str, ...] = ()
-    stop_ids: tuple[int, ...] = ()
-    seed: int | None = None
+from autan.wire.types import SamplingParams
 
 
 def top_p_filter(probs: torch.Tensor, top_p: float) -> torch.Tensor:

@@ -16,7 +16,7 @@ from autan.model.config import mamba2_stack, named_config
 from autan.model.random_init import random_model
 from autan.model.runtime import cuda_graph
 from autan.model.runtime.engine import Engine, EngineOptions
-from autan.model.runtime.sampling import SamplingParams
+from autan.wire.types import SamplingParams
 from tests.model.test_state_parity import mamba1_config
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

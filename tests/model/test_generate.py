@@ -12,8 +12,9 @@ import torch
 from autan.model.config import named_config
 from autan.model.io.tokenizer import Tokenizer
 from autan.model.random_init import random_model
-from autan.model.runtime.engine import CancelToken, Done, Engine, EngineOptions, TokenEvent
-from autan.model.runtime.sampling import SamplingParams, top_p_filter
+from autan.model.runtime.engine import CancelToken, Engine, EngineOptions, Generated, TokenEvent
+from autan.model.runtime.sampling import top_p_filter
+from autan.wire.types import SamplingParams
 from tests.model.tokenizer_fixtures import write_tokenizer
 
 
@@ -27,9 +28,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 def run(engine: Engine, ids: list[int], params: SamplingParams,
-        cancel: CancelToken | None = None) -> tuple[list[TokenEvent], Done]:
+        cancel: CancelToken | None = None) -> tuple[list[TokenEvent], Generated]:
     events = list(engine.generate(ids, params, cancel=cancel))
-    assert isinstance(events[-1], Done)
+    assert isinstance(events[-1], Generated)
     return [e for e in events if isinstance(e, TokenEvent)], events[-1]
 
 
@@ -42,7 +43,7 @@ def test_greedy_is_argmax_of_each_step(engine: Engine) -> None:
     for _ in range(12):
         ids.append(int(engine.model(torch.tensor([ids]))[0, -1].argmax()))
     assert done.token_ids == ids[len(PROMPT):]
-    assert done.stats.finish_reason == "length" and done.stats.generated_tokens == 12
+    assert done.finish_reason == "length" and done.stats.generated_tokens == 12
 
 
 def test_streamed_text_concatenates_to_the_final_text(engine: Engine) -> None:
@@ -58,7 +59,7 @@ def test_stop_string_cuts_and_never_streams_past_it(engine: Engine) -> None:
     events, done = run(engine, PROMPT, SamplingParams(max_tokens=20, stop_strings=(stop,)))
     assert done.text == free.text[: free.text.index(stop)]
     assert "".join(e.text for e in events) == done.text
-    assert done.stats.finish_reason == "stop"
+    assert done.finish_reason == "stop"
 
 
 def test_stop_id_ends_before_the_stop_token(engine: Engine) -> None:
@@ -66,7 +67,7 @@ def test_stop_id_ends_before_the_stop_token(engine: Engine) -> None:
     stop_id = free.token_ids[4]
     _, done = run(engine, PROMPT, SamplingParams(max_tokens=10, stop_ids=(stop_id,)))
     assert done.token_ids == free.token_ids[: free.token_ids.index(stop_id)]
-    assert done.stats.finish_reason == "stop"
+    assert done.finish_reason == "stop"
 
 
 def test_sampling_is_reproducible_with_a_seed(engine: Engine) -> None:
@@ -95,7 +96,7 @@ def test_cancel_stops_within_one_decode_step(engine: Engine) -> None:
                 threading.Thread(target=cancel.cancel).start()
                 threading.Event().wait(0.05)  # the canceller has certainly run by now
         else:
-            assert event.stats.finish_reason == "cancelled"
+            assert event.finish_reason == "cancelled"
             assert event.stats.generated_tokens == 3
 
 
@@ -116,5 +117,5 @@ def test_cancel_stops_a_long_prefill_between_chunks() -> None:
     events = list(engine.generate(list(range(1000)), SamplingParams(max_tokens=5),
                                   cancel=cancel))
     done = events[-1]
-    assert isinstance(done, Done) and done.stats.finish_reason == "cancelled"
+    assert isinstance(done, Generated) and done.finish_reason == "cancelled"
     assert done.token_ids == [] and len(engine.cache) == 0  # stopped after the first chunk

@@ -17,7 +17,8 @@ import transformers as tf
 from autan.model.config import named_config
 from autan.model.io.loader import load_model
 from autan.model.random_init import random_model
-from autan.model.runtime.engine import Engine, EngineOptions, RequestStats
+from autan.model.runtime.engine import Engine, EngineOptions
+from autan.wire.types import RequestStats
 from tests.model.hf_fixtures import save_hf
 from tests.model.test_parity_hybrids_a import CASES as HYBRIDS_A
 from tests.model.test_parity_hybrids_b import CASES as HYBRIDS_B

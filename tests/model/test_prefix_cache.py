@@ -8,7 +8,8 @@ import torch
 
 from autan.model.config import AttentionConfig, named_config
 from autan.model.random_init import random_model
-from autan.model.runtime.engine import Engine, EngineOptions, RequestStats
+from autan.model.runtime.engine import Engine, EngineOptions
+from autan.wire.types import RequestStats
 
 TOL = 1e-4
 

@@ -26,10 +26,10 @@ from autan.model.io.demo import make_demo_checkpoint
 from autan.server.engine_client import EngineClient, EngineLaunch
 from autan.wire.protocol import (
     ALREADY_RUNNING,
-    Done,
     EngineError,
-    GenerateParams,
+    Finished,
     ProtocolError,
+    SamplingParams,
     Token,
     decode_body,
     encode_frame,
@@ -160,17 +160,17 @@ class RawConnection:
         self.writer.close()
 
 
-async def collect(stream: Any) -> tuple[list[Token], Done]:
+async def collect(stream: Any) -> tuple[list[Token], Finished]:
     tokens: list[Token] = []
     async for event in stream:
         if isinstance(event, Token):
             tokens.append(event)
         else:
             return tokens, event
-    raise AssertionError("the stream ended without Done")
+    raise AssertionError("the stream ended without Finished")
 
 
-def check_stream(tokens: list[Token], done: Done, prompt_len: int, max_tokens: int) -> None:
+def check_stream(tokens: list[Token], done: Finished, prompt_len: int, max_tokens: int) -> None:
     assert done.finish_reason == "length"
     assert done.text == "".join(t.text for t in tokens)
     assert [t.token_id for t in tokens if t.token_id >= 0] and len(tokens) >= max_tokens
@@ -185,24 +185,24 @@ def test_protocol_refuses_what_it_cannot_read() -> None:
     for body in (b"\xc1", msgpack.packb([1, 2]), msgpack.packb({"id": 1})):
         with pytest.raises(ProtocolError):
             decode_body(body)
-    params = GenerateParams(max_tokens=3, stop_strings=("\n",), stop_ids=(0,), seed=4)
-    assert GenerateParams.from_wire(params.to_wire()) == params
+    params = SamplingParams(max_tokens=3, stop_strings=("\n",), stop_ids=(0,), seed=4)
+    assert SamplingParams.from_wire(params.to_wire()) == params
     for bad in ({"temperature": "hot"}, {"max_tokens": True}, {"stop_ids": [-1]}, {"x": 1},
                 {"max_tokens": 10**9}, {"top_p": 0}, {"temperature": float("nan")}):
         with pytest.raises(ProtocolError):
-            GenerateParams.from_wire(bad, request_id=9)
+            SamplingParams.from_wire(bad, request_id=9)
 
 
 def test_socket_generate_streams_tokens_then_done(engine_socket: Path) -> None:
     async def main() -> None:
         async with EngineClient(engine_socket) as client:
             ids = prompt(1, 40)
-            tokens, done = await collect(client.generate(ids, [20], GenerateParams(12)))
+            tokens, done = await collect(client.generate(ids, [20], SamplingParams(12)))
             check_stream(tokens, done, len(ids), 12)
             assert done.stats.reused_tokens == 0
             with pytest.raises(EngineError, match="vocabulary"):
-                await collect(client.generate([10**6], (), GenerateParams(2)))
-            _, again = await collect(client.generate([*ids, 8], [], GenerateParams(2)))
+                await collect(client.generate([10**6], (), SamplingParams(2)))
+            _, again = await collect(client.generate([*ids, 8], [], SamplingParams(2)))
             assert again.stats.reused_tokens == len(ids)
 
     run(main())
@@ -213,11 +213,11 @@ def test_two_clients_share_one_engine_and_its_prefix_cache(engine_socket: Path) 
         long_prompt = prompt(2, 600)
         async with EngineClient(engine_socket) as a, EngineClient(engine_socket) as b:
             (_, first), (_, other) = await asyncio.gather(
-                collect(a.generate(long_prompt, (), GenerateParams(4))),
-                collect(b.generate(prompt(3, 30), (), GenerateParams(4))))
+                collect(a.generate(long_prompt, (), SamplingParams(4))),
+                collect(b.generate(prompt(3, 30), (), SamplingParams(4))))
             assert first.stats.reused_tokens == 0 and other.finish_reason == "length"
             extended = [*long_prompt, *prompt(4, 5)]
-            _, second = await collect(b.generate(extended, (), GenerateParams(4)))
+            _, second = await collect(b.generate(extended, (), SamplingParams(4)))
             assert second.stats.reused_tokens >= len(long_prompt)
             assert second.stats.computed_tokens <= 5
             assert (await a.health()).pid == (await b.health()).pid
@@ -228,16 +228,16 @@ def test_two_clients_share_one_engine_and_its_prefix_cache(engine_socket: Path) 
 def test_cancel_stops_the_generation_within_one_step(engine_socket: Path) -> None:
     async def main() -> None:
         async with EngineClient(engine_socket) as client:
-            stream = client.generate(prompt(5, 20), (), GenerateParams(5000), request_id="c1")
+            stream = client.generate(prompt(5, 20), (), SamplingParams(5000), request_id="c1")
             seen, cancelled_at = 0, 0.0
             async for event in stream:
-                if isinstance(event, Done):
+                if isinstance(event, Finished):
                     break
                 seen += 1
                 if seen == 3:
                     await client.cancel("c1")
                     cancelled_at = time.monotonic()
-            assert isinstance(event, Done) and event.finish_reason == "cancelled"
+            assert isinstance(event, Finished) and event.finish_reason == "cancelled"
             assert event.stats.generated_tokens <= 3 + 2  # what was already on the wire
             assert time.monotonic() - cancelled_at < 5.0
 
@@ -250,14 +250,14 @@ def test_cancelling_the_consumer_task_frees_the_engine(engine_socket: Path) -> N
             first_token = asyncio.Event()
 
             async def consume() -> None:
-                async for _ in client.generate(prompt(6, 20), (), GenerateParams(5000)):
+                async for _ in client.generate(prompt(6, 20), (), SamplingParams(5000)):
                     first_token.set()
 
             task = asyncio.create_task(consume())
             await asyncio.wait_for(first_token.wait(), 60)
             task.cancel()
             started = time.monotonic()
-            _, done = await collect(client.generate(prompt(7, 10), (), GenerateParams(2)))
+            _, done = await collect(client.generate(prompt(7, 10), (), SamplingParams(2)))
             assert done.finish_reason == "length"
             assert time.monotonic() - started < 30  # 5000 tokens would take minutes
 
@@ -267,7 +267,7 @@ def test_cancelling_the_consumer_task_frees_the_engine(engine_socket: Path) -> N
 def test_health_answers_while_the_model_is_busy(engine_socket: Path, model_dir: Path) -> None:
     async def main() -> None:
         async with EngineClient(engine_socket) as client:
-            stream = client.generate(prompt(8, 300), (), GenerateParams(5000))
+            stream = client.generate(prompt(8, 300), (), SamplingParams(5000))
             assert isinstance(await stream.__anext__(), Token)
             started = time.monotonic()
             health = await client.health()
@@ -295,7 +295,7 @@ def test_prefill_warms_the_cache_and_yields_to_generates(engine_socket: Path) ->
             ("p1", "cancelled"), ("g1", "length"), ("g2", "length"), ("p2", "prefilled")]
         conn.close()
         async with EngineClient(engine_socket) as client:
-            _, done = await collect(client.generate([*warm, 42], (), GenerateParams(2)))
+            _, done = await collect(client.generate([*warm, 42], (), SamplingParams(2)))
             assert done.stats.reused_tokens == len(warm)
 
     run(main())
@@ -324,7 +324,7 @@ def test_malformed_frames_get_errors_and_the_engine_keeps_serving(engine_socket:
         assert "exceeds" in (await conn.recv())["message"]
         assert await asyncio.wait_for(conn.reader.read(), 10) == b""
         async with EngineClient(engine_socket) as client:
-            _, done = await collect(client.generate(prompt(13, 5), (), GenerateParams(2)))
+            _, done = await collect(client.generate(prompt(13, 5), (), SamplingParams(2)))
             assert done.finish_reason == "length"
 
     run(main())
@@ -350,9 +350,9 @@ def test_stdio_engine_streams_and_exits_with_its_client(model_dir: Path) -> None
         client = EngineClient(launch=EngineLaunch(model=model_dir, device="cpu",
                                                   start_timeout_s=START_TIMEOUT_S))
         ids = prompt(14, 30)
-        tokens, done = await collect(client.generate(ids, (), GenerateParams(6)))
+        tokens, done = await collect(client.generate(ids, (), SamplingParams(6)))
         check_stream(tokens, done, len(ids), 6)
-        _, again = await collect(client.generate([*ids, 9], (), GenerateParams(6)))
+        _, again = await collect(client.generate([*ids, 9], (), SamplingParams(6)))
         assert again.stats.reused_tokens == len(ids)
         pid = client.pid
         assert pid is not None and (await client.health()).pid == pid
@@ -380,12 +380,12 @@ def test_engine_killed_mid_generation_is_restarted(model_dir: Path, transport: s
             assert first_pid is not None
             killed = False
             with pytest.raises(EngineError):  # the request in flight fails...
-                async for _ in client.generate(prompt(15, 20), (), GenerateParams(5000)):
+                async for _ in client.generate(prompt(15, 20), (), SamplingParams(5000)):
                     if not killed:
                         os.kill(first_pid, signal.SIGKILL)
                         killed = True
             ids = prompt(16, 20)
-            tokens, done = await collect(client.generate(ids, (), GenerateParams(5)))
+            tokens, done = await collect(client.generate(ids, (), SamplingParams(5)))
             check_stream(tokens, done, len(ids), 5)
             assert client.pid not in (None, first_pid)
         finally:
@@ -403,8 +403,8 @@ def test_concurrent_on_demand_starts_share_one_engine(model_dir: Path, sock_dir:
             await asyncio.gather(first.start(), second.start())
             assert first.pid == second.pid
             (_, a), (_, b) = await asyncio.gather(
-                collect(first.generate(prompt(17, 10), (), GenerateParams(3))),
-                collect(second.generate(prompt(18, 10), (), GenerateParams(3))))
+                collect(first.generate(prompt(17, 10), (), SamplingParams(3))),
+                collect(second.generate(prompt(18, 10), (), SamplingParams(3))))
             assert a.finish_reason == b.finish_reason == "length"
         finally:
             await second.close()

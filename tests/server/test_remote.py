@@ -18,7 +18,7 @@ import pytest
 
 from autan.model.io.fim import CODESTRAL, STARCODER
 from autan.server.remote import MistralFimEngine, OpenAICompletionsEngine, RemoteError
-from autan.wire.protocol import Done, Event, GenerateParams, Token
+from autan.wire.protocol import Event, Finished, SamplingParams, Token
 from tests.server.test_engine_process import demo_model, run
 from tests.server.test_http_api import http_engine, post
 
@@ -26,13 +26,13 @@ GITHUB_TOKEN = "ghp_" + "Zq7Xw2" * 6
 AWS_KEY_ID = "AKIA" + "QX7Z2WPL9RT4MB3N"
 
 
-async def collect(stream: AsyncIterator[Event]) -> tuple[list[Token], Done]:
+async def collect(stream: AsyncIterator[Event]) -> tuple[list[Token], Finished]:
     tokens: list[Token] = []
     async for event in stream:
-        if isinstance(event, Done):
+        if isinstance(event, Finished):
             return tokens, event
         tokens.append(event)
-    raise AssertionError("the stream ended without Done")
+    raise AssertionError("the stream ended without Finished")
 
 
 class FakeRemote(BaseHTTPRequestHandler):
@@ -108,7 +108,7 @@ def autan_url(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def test_openai_engine_streams_what_autan_http_answers(autan_url: str, model_dir: Path) -> None:
     engine = OpenAICompletionsEngine(f"{autan_url}/v1", model_dir.name)
-    tokens, done = run(collect(engine.generate("def add(a, b):", GenerateParams(8))))
+    tokens, done = run(collect(engine.generate("def add(a, b):", SamplingParams(8))))
     assert done.text == "".join(t.text for t in tokens) and done.text
     assert all(t.token_id == -1 for t in tokens)
     status, whole = post(autan_url, {"prompt": "def add(a, b):", "max_tokens": 8,
@@ -123,16 +123,16 @@ def test_raw_fim_prompt_matches_the_servers_own_fim(autan_url: str, model_dir: P
     prefix, suffix = "def area(r):\n    return ", "\n\nprint(area(2))\n"
     raw = OpenAICompletionsEngine(autan_url, model_dir.name, fim_family=STARCODER)
     server_side = OpenAICompletionsEngine(autan_url, model_dir.name)
-    _, a = run(collect(raw.generate(prefix, GenerateParams(6), suffix=suffix)))
-    _, b = run(collect(server_side.generate(prefix, GenerateParams(6), suffix=suffix)))
+    _, a = run(collect(raw.generate(prefix, SamplingParams(6), suffix=suffix)))
+    _, b = run(collect(server_side.generate(prefix, SamplingParams(6), suffix=suffix)))
     assert (a.text, a.stats.prompt_tokens) == (b.text, b.stats.prompt_tokens)
 
 
 def test_server_prefix_cache_hits_come_through_usage(autan_url: str, model_dir: Path) -> None:
     engine = OpenAICompletionsEngine(autan_url, model_dir.name)
     head = "import os\n" * 20
-    _, cold = run(collect(engine.generate(head, GenerateParams(2))))
-    _, warm = run(collect(engine.generate(head + "def main():", GenerateParams(2))))
+    _, cold = run(collect(engine.generate(head, SamplingParams(2))))
+    _, warm = run(collect(engine.generate(head + "def main():", SamplingParams(2))))
     assert cold.stats.reused_tokens == 0
     assert warm.stats.reused_tokens == cold.stats.prompt_tokens
 
@@ -145,14 +145,14 @@ def test_cancelling_the_task_stops_the_remote_generation(autan_url: str,
         first = asyncio.Event()
 
         async def consume() -> None:
-            async for _ in engine.generate("while True:", GenerateParams(5000)):
+            async for _ in engine.generate("while True:", SamplingParams(5000)):
                 first.set()
 
         task = asyncio.create_task(consume())
         await asyncio.wait_for(first.wait(), 60)
         task.cancel()
         started = time.monotonic()
-        _, done = await collect(engine.generate("x", GenerateParams(2)))
+        _, done = await collect(engine.generate("x", SamplingParams(2)))
         assert done.finish_reason in ("length", "stop")
         return time.monotonic() - started
 
@@ -178,7 +178,7 @@ def test_mistral_fim_streams_and_secrets_never_leave(
     engine = MistralFimEngine(f"{url}/v1", "codestral-latest", api_key="key")
     prompt = f'GITHUB = "{GITHUB_TOKEN}"\ndef main():\n    '
     suffix = f"\nAWS = '{AWS_KEY_ID}'\n"
-    params = GenerateParams(max_tokens=16, temperature=0.2, stop_strings=("\n\n",), seed=7)
+    params = SamplingParams(max_tokens=16, temperature=0.2, stop_strings=("\n\n",), seed=7)
     tokens, done = run(collect(engine.generate(prompt, params, suffix=suffix)))
     assert [t.text for t in tokens] == ["x = ", "1"] and done.text == "x = 1"
     assert done.finish_reason == "stop"
@@ -197,7 +197,7 @@ def test_openai_engine_spells_a_suffix_first_fim_prompt_and_redacts(
         fake_remote: tuple[str, list[dict[str, Any]]]) -> None:
     url, received = fake_remote
     engine = OpenAICompletionsEngine(url, "codestral", api_key="key", fim_family=CODESTRAL)
-    _, done = run(collect(engine.generate(f"token = '{GITHUB_TOKEN}'\n", GenerateParams(4),
+    _, done = run(collect(engine.generate(f"token = '{GITHUB_TOKEN}'\n", SamplingParams(4),
                                           suffix="return 1\n")))
     assert done.text == "x = 1"
     body = received[0]["body"]

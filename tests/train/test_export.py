@@ -17,10 +17,10 @@ from autan.model.io.default_model import default_model_dir
 from autan.model.io.fim import detect_family
 from autan.model.io.loader import load_model
 from autan.model.io.tokenizer import Tokenizer
-from autan.model.runtime.engine import Done, Engine
-from autan.model.runtime.sampling import SamplingParams
+from autan.model.runtime.engine import Engine, Generated
 from autan.train.card import EVAL_END, EVAL_START, export_model, update_eval_section
 from autan.train.loop import build_model, model_config
+from autan.wire.types import SamplingParams
 from tests.train.fixtures import make_docs, make_tokenizer
 
 
@@ -80,5 +80,5 @@ def test_default_model_completes_code_that_parses() -> None:
     params = SamplingParams(max_tokens=16, stop_strings=("\n",),
                             stop_ids=engine.tokenizer.eos_ids)
     done = next(e for e in engine.generate(engine.tokenizer.encode(prompt), params)
-                if isinstance(e, Done))
+                if isinstance(e, Generated))
     ast.parse(prompt + done.text.split("\n")[0] + "\n")
