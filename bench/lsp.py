@@ -36,6 +36,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
+from autan.indexer.budget import CONTEXT_DEFAULTS
 from autan.server.engine_client import EngineClient
 from autan.wire.protocol import EngineError, default_socket_path
 
@@ -58,7 +59,7 @@ STAGES = ("context", "prompt", "queue", "engine_ttft", "decode", "total")
 class BenchConfig:
     model: Path
     device: str = "auto"
-    budget: int = 4096
+    budget: int = CONTEXT_DEFAULTS.budget
     max_tokens: int = 16
     keystrokes: int = 0  # 0: the whole function
     packages: tuple[str, ...] = PACKAGES

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autan.cli.common import ExitCode, UsageError
+from autan.indexer.budget import CONTEXT_DEFAULTS
 
 
 @dataclass(frozen=True)
 class LspBenchDefaults:
-    budget: int = 4096
+    budget: int = CONTEXT_DEFAULTS.budget
     max_tokens: int = 16
     keystrokes: int = 0  # the whole function
     cache_mib: str = "2048,0"

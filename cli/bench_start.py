@@ -29,6 +29,7 @@ from pathlib import Path
 
 from autan.cli.common import ExitCode, UsageError
 from autan.cli.complete import TIMING_KEYS
+from autan.indexer.budget import CONTEXT_DEFAULTS
 
 PHASES = ("wall", *TIMING_KEYS)  # wall: the whole process, as the user waits for it
 STARTING_LINE = "starting the engine"
@@ -38,7 +39,7 @@ ENGINE_WAIT_S = 300.0  # torch and a model on a busy 2-core machine
 @dataclass(frozen=True)
 class StartBenchDefaults:
     runs: int = 5
-    budget: int = 4096
+    budget: int = CONTEXT_DEFAULTS.budget
     max_tokens: int = 16
     device: str = "cpu"  # the first-run case; pass cuda to measure a GPU machine
 

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from autan.model.errors import ModelFileError
 
 if TYPE_CHECKING:  # torch and the engine load only in commands that run a model
     import torch
@@ -23,6 +29,38 @@ class ExitCode(IntEnum):
 
 class UsageError(Exception):
     """Bad input that is not a model file problem (a missing text file, a bad value)."""
+
+
+def debug_requested(flag: bool, env: Mapping[str, str] | None = None) -> bool:
+    """`--debug` or `AUTAN_DEBUG=1`: show tracebacks as well."""
+    return flag or (os.environ if env is None else env).get("AUTAN_DEBUG") == "1"
+
+
+def run_reporting_errors(handler: Callable[[], ExitCode], debug: bool) -> ExitCode:
+    """Run a subcommand under the one exit-code convention: bad input (`ModelFileError`,
+    `UsageError`) is one line on stderr and exit code 2, with the traceback only when
+    `debug`; Ctrl-C is 130; a closed pipe (`autan generate ... | head`) is success."""
+    try:
+        return handler()
+    except (ModelFileError, UsageError) as err:
+        if debug:
+            traceback.print_exc()
+        print(f"autan: error: {err}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        return ExitCode.OK
+
+
+def standalone_main(parser: argparse.ArgumentParser,
+                    handler: Callable[[argparse.Namespace], ExitCode],
+                    argv: list[str] | None = None) -> int:
+    """`python -m autan.cli.<command>`, for a command that must run without the rest of the
+    CLI's imports (a training machine): the same `--debug` and errors as `autan`."""
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    args = parser.parse_args(argv)
+    return int(run_reporting_errors(lambda: handler(args), debug_requested(args.debug)))
 
 
 DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}  # names of torch dtypes

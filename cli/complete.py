@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 from autan.cli.common import ExitCode, UsageError
 from autan.cli.context import parse_location
 from autan.cli.repo import find_root, open_index
+from autan.indexer.budget import CONTEXT_DEFAULTS
 from autan.wire.types import RequestStats
 
 if TYPE_CHECKING:  # the server modules load only when a completion runs
@@ -36,7 +37,7 @@ RUNNING_ENGINE_TIMEOUT_S = 2.0  # a live engine says hello at once, even while i
 
 @dataclass(frozen=True)
 class CompleteDefaults:
-    budget: int = 4096
+    budget: int = CONTEXT_DEFAULTS.budget
     max_tokens: int = 96
     device: str = "auto"
 
@@ -50,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--model", type=Path, help="model folder (default: the default model)")
     source.add_argument("--endpoint", help="a remote OpenAI-compatible engine's base URL")
     p.add_argument("--endpoint-model", default="", help="model name at --endpoint")
-    p.add_argument("--budget", type=int, default=d.budget, help="context budget in tokens")
+    p.add_argument("--budget", type=int, default=d.budget,
+                   help=f"context budget in tokens (default: {d.budget})")
     p.add_argument("--max-tokens", type=int, default=d.max_tokens,
                    help="tokens to generate at most")
     p.add_argument("--device", default=d.device, help=f"cpu, cuda (default: {d.device})")

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 from autan.cli.common import ExitCode, UsageError
 from autan.cli.repo import find_root, open_index, token_counter
+from autan.indexer.budget import CONTEXT_DEFAULTS
 from autan.indexer.context import Context, build_context
 
 
-@dataclass(frozen=True)
-class ContextDefaults:
-    budget: int = 4096
-
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    d = ContextDefaults()
+    d = CONTEXT_DEFAULTS
     p = sub.add_parser("context", help="show the context built for a cursor",
                        description="Build the prompt context for a cursor and print every "
                        "segment with its source, size, score and reason.")

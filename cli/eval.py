@@ -19,8 +19,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autan.cli.common import ExitCode, UsageError, add_model_options, load_engine
-from autan.model.errors import ModelFileError
+from autan.cli.common import (
+    ExitCode,
+    UsageError,
+    add_model_options,
+    load_engine,
+    standalone_main,
+)
 from autan.train.options import EvalOptions
 
 if TYPE_CHECKING:  # torch loads only when a model runs (`autan` itself starts without it)
@@ -118,8 +123,10 @@ def indexer_context(docs: Sequence[Document]) -> ContextFn:
             indexes[task.package].refresh(persist=False)
         line = task.prefix.count("\n")
         col = len(task.prefix) - (task.prefix.rfind("\n") + 1)
-        ctx = build_context(indexes[task.package], task.path, line, col, budget, count,
-                            open_buffers={task.path: task.prefix + task.suffix})
+        index = indexes[task.package]
+        # Indexed as an editor buffer, so that the middle's definitions leave the index too.
+        index.update_buffer(task.path, task.prefix + task.suffix)
+        ctx = build_context(index, task.path, line, col, budget, count)
         return [(seg.path, seg.text) for seg in ctx.segments]
 
     return context
@@ -191,11 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     indexer's dependencies; model file problems are one line, as in `autan`."""
     parser = argparse.ArgumentParser(prog="autan eval", description=__doc__.split("\n\n")[1])
     add_arguments(parser)
-    try:
-        return int(run(parser.parse_args(argv)))
-    except (UsageError, ModelFileError) as err:
-        print(f"autan: error: {err}", file=sys.stderr)
-        return int(ExitCode.USAGE)
+    return standalone_main(parser, run, argv)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import traceback
 from collections.abc import Mapping, Sequence
 
 from autan.cli import bench, complete, context, engine, generate, index, lsp, review, score
 from autan.cli import eval as eval_cmd
 from autan.cli import train as train_cmd
-from autan.cli.common import ExitCode, UsageError
-from autan.model.errors import ModelFileError
+from autan.cli.common import ExitCode, debug_requested, run_reporting_errors
 
 SUBCOMMANDS = (score, generate, index, context, complete, lsp, engine, review, bench, train_cmd,
                eval_cmd)
@@ -41,18 +39,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse already printed usage or help
         return ExitCode(exit_.code if isinstance(exit_.code, int) else ExitCode.USAGE)
-    debug = args.debug or env.get("AUTAN_DEBUG") == "1"
-    try:
-        return args.handler(args)
-    except (ModelFileError, UsageError) as err:
-        if debug:
-            traceback.print_exc()
-        print(f"autan: error: {err}", file=sys.stderr)
-        return ExitCode.USAGE
-    except KeyboardInterrupt:
-        return ExitCode.INTERRUPTED
-    except BrokenPipeError:  # `autan generate ... | head`
-        return ExitCode.OK
+    return run_reporting_errors(lambda: args.handler(args),
+                                debug_requested(args.debug, env))
 
 
 def run() -> None:

@@ -19,9 +19,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autan.cli.common import ExitCode, UsageError
+from autan.cli.common import ExitCode, UsageError, standalone_main
 from autan.model.config import CONFIGS
-from autan.model.errors import ModelFileError
 from autan.train.options import SHARD_BYTES, TrainOptions
 
 if TYPE_CHECKING:  # torch loads only when training runs (`autan` itself starts without it)
@@ -188,11 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     """Standalone entry point: `python -m autan.cli.train --out DIR ...`."""
     parser = argparse.ArgumentParser(prog="autan train", description=__doc__.split("\n\n")[1])
     add_arguments(parser)
-    try:
-        return int(run(parser.parse_args(argv)))
-    except (UsageError, ModelFileError) as err:
-        print(f"autan: error: {err}", file=sys.stderr)
-        return int(ExitCode.USAGE)
+    return standalone_main(parser, run, argv)
 
 
 if __name__ == "__main__":

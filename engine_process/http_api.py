@@ -11,9 +11,11 @@ client may send a raw FIM prompt; a BOS is added when the tokenizer has one. Wit
 the prompt is the code before the cursor and the FIM prompt is laid out for the model's family
 by `autan.model.io.fim`. A prompt may also be a list of token ids.
 
-Standard library only (asyncio streams): one request per connection (`Connection: close`),
-streamed responses use chunked transfer encoding with SSE `data: {...}` events and a final
-`data: [DONE]`. A client that disconnects has its generation cancelled.
+Transport: an ASGI app (Starlette's requests and responses) that uvicorn's h11 protocol serves
+from a task on the engine's own event loop, with HTTP/1.1 keep-alive for the clients that send
+a request per keystroke. A body over MAX_BODY_BYTES is refused with 413 before it is read
+whole. Streamed responses are SSE `data: {...}` events ending in `data: [DONE]`. A client that
+disconnects, streaming or not, has its generation cancelled.
 """
 
 from __future__ import annotations
@@ -22,11 +24,17 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
+
+import uvicorn
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Message, Receive, Scope, Send
 
 from autan.engine_process.rpc_server import EngineService, Job
 from autan.model.io.fim import build_fim_prompt
@@ -43,7 +51,16 @@ from autan.wire.protocol import (
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 32 << 20
-READ_TIMEOUT_S = 30.0
+MAX_HEADER_BYTES = 64 << 10  # what the asyncio reader this replaced accepted
+READ_TIMEOUT_S = 30.0  # for the body: a client that stalls mid-upload gets a 408
+# Longer than the clients' own idle expiry (httpx: 5 s), so a client rarely reuses a
+# connection at the moment the server drops it.
+KEEP_ALIVE_S = 30
+SHUTDOWN_GRACE_S = 3  # for responses in flight once the scheduler has ended their jobs
+ROUTES = {"/health": "GET", "/v1/models": "GET", "/v1/completions": "POST"}
+CLOSE_AFTER = {408, 413}  # the rest of such a request is not worth reading
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+CLIENT_GONE = 499  # the status nginx logs for it; the client never sees this response
 
 
 class HttpError(Exception):
@@ -52,14 +69,6 @@ class HttpError(Exception):
     def __init__(self, status: int, message: str, param: str | None = None) -> None:
         super().__init__(message)
         self.status, self.param = status, param
-
-
-@dataclass(frozen=True)
-class HttpRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
 
 
 @dataclass(frozen=True)
@@ -73,87 +82,198 @@ class CompletionRequest:
     include_usage: bool
 
 
-async def start_http(service: EngineService, host: str,
-                     port: int) -> tuple[asyncio.AbstractServer, str]:
-    """Listen on host:port (0: any free port); returns the server and its base URL."""
+class HttpServer:
+    """uvicorn serving the API from a task on the engine's loop: `close()` stops taking
+    connections; `wait_closed()` lets the responses in flight end (bounded)."""
 
-    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        service.touch(+1)
-        try:
-            await _handle(service, reader, writer)
-        finally:
-            service.touch(-1)
+    def __init__(self, server: _EmbeddedServer, sockets: list[socket.socket], url: str) -> None:
+        self.url = url
+        self._server = server
+        self._task = asyncio.create_task(server.serve(sockets), name="autan-http")
+        self._task.add_done_callback(_report_crash)
 
-    server = await asyncio.start_server(on_connect, host, port)
-    bound_port = server.sockets[0].getsockname()[1]
+    def close(self) -> None:
+        self._server.should_exit = True
+
+    async def wait_closed(self) -> None:
+        done, _ = await asyncio.wait({self._task}, timeout=SHUTDOWN_GRACE_S + 1.0)
+        if not done:
+            self._task.cancel()
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (err := task.exception()) is not None:
+        log.error("the HTTP server stopped", exc_info=err)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves the signals alone: the engine's loop already turns them
+    into `service.stop()`, and uvicorn would replace those handlers and restore the defaults
+    when it stops, so a second SIGTERM during shutdown would kill the process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def start_http(service: EngineService, host: str, port: int) -> HttpServer:
+    """Listen on host:port (0: any free port) and serve from a task on the running loop."""
+    _route_uvicorn_logs()
+    sockets = _listen(host, port)
+    try:
+        config = uvicorn.Config(
+            HttpApi(service), http="h11", ws="none", lifespan="off", log_config=None,
+            access_log=False, proxy_headers=False, server_header=False, date_header=False,
+            headers=[("Server", "autan")], timeout_keep_alive=KEEP_ALIVE_S,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            h11_max_incomplete_event_size=MAX_HEADER_BYTES)
+        config.load()  # here, so a bad setting fails the start instead of the server task
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
     shown = f"[{host}]" if ":" in host else host
-    return server, f"http://{shown}:{bound_port}"
+    return HttpServer(_EmbeddedServer(config), sockets,
+                      f"http://{shown}:{sockets[0].getsockname()[1]}")
 
 
-async def _handle(service: EngineService, reader: asyncio.StreamReader,
-                  writer: asyncio.StreamWriter) -> None:
-    """Answer one request; every failure becomes a JSON error, never a dropped connection."""
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets on each address `host` resolves to (as asyncio.start_server binds),
+    all on one port: with port 0, the one the first socket got."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
     try:
-        request = await asyncio.wait_for(read_request(reader), READ_TIMEOUT_S)
-        await _route(service, request, reader, writer)
-    except HttpError as err:
-        await _send_json(writer, err.status, error_body(err.status, str(err), err.param))
-    except TimeoutError:
-        await _send_json(writer, 408, error_body(408, "request not received in time"))
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    except Exception as err:  # a bug answers 500; the server goes on
-        log.exception("HTTP request failed")
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            await _send_json(writer, 500, error_body(500, f"internal error: {err!r}"))
-    finally:
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            writer.close()
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:  # else "::" would take the IPv4 port too
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if len(sockets) > 1:
+                address = (address[0], sockets[0].getsockname()[1], *address[2:])
+            sock.bind(address)
+            sock.listen(2048)
+            sock.setblocking(False)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
-async def read_request(reader: asyncio.StreamReader) -> HttpRequest:
-    """Parse the request line, headers and a Content-Length body."""
+class _ToModuleLog(logging.Handler):
+    """uvicorn's own records, told through this module's logger: its chatter (startup,
+    shutdown, connections) at debug, its warnings and errors as they are. Nothing reaches
+    stdout, which carries the RPC stream under --stdio."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = record.levelno if record.levelno >= logging.WARNING else logging.DEBUG
+        if log.isEnabledFor(level):
+            log.log(level, "uvicorn: %s", record.getMessage(), exc_info=record.exc_info)
+
+
+def _route_uvicorn_logs() -> None:
+    root = logging.getLogger("uvicorn")  # the parent of uvicorn.error and uvicorn.access
+    if not any(isinstance(h, _ToModuleLog) for h in root.handlers):
+        root.addHandler(_ToModuleLog())
+    root.propagate = False
+
+
+class HttpApi:
+    """The ASGI app. Its three routes are a table rather than Starlette routing, so 404 and
+    405 keep their OpenAI-style bodies and messages and a trailing slash still matches."""
+
+    def __init__(self, service: EngineService) -> None:
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # uvicorn runs with lifespan and websockets off
+            return
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.service.touch(+1)  # a request in progress counts as a client for --idle-exit
+        try:
+            response = await self.dispatch(Request(scope, receive))
+            await response(scope, receive, sending)
+        finally:
+            self.service.touch(-1)
+            client = scope.get("client") or ("?", 0)
+            log.debug('%s:%d "%s %s" %d', *client, scope["method"], scope["path"], status)
+
+    async def dispatch(self, request: Request) -> Response:
+        """Answer one request; every failure becomes a JSON error, never a dropped connection."""
+        try:
+            return await self._route(request)
+        except HttpError as err:
+            return _json(err.status, error_body(err.status, str(err), err.param))
+        except ClientDisconnect:
+            return Response(status_code=CLIENT_GONE)
+        except Exception as err:  # a bug answers 500; the server goes on
+            log.exception("HTTP request failed")
+            return _json(500, error_body(500, f"internal error: {err!r}"))
+
+    async def _route(self, request: Request) -> Response:
+        path = request.scope["path"]  # not request.url: a bad Host header must not matter
+        _check_declared_length(request)  # before routing, so a huge body is never awaited
+        expected = ROUTES.get(path.rstrip("/") or "/")
+        if expected is None:
+            raise HttpError(404, f"no route {path}")
+        if request.method != expected:
+            raise HttpError(405, f"{path} takes {expected}")
+        if path.startswith("/health"):
+            return _json(200, self.service.health())
+        if path.startswith("/v1/models"):
+            return _json(200, models_body(self.service))
+        completion = parse_completion(self.service, _json_object(await read_body(request)))
+        run = _Run(self.service, completion)
+        if completion.stream:
+            return _EventStream(run, completion.include_usage)
+        return await _respond_whole(run, request)
+
+
+def _check_declared_length(request: Request) -> None:
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return
     try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.LimitOverrunError:
-        raise HttpError(431, "request headers too large") from None
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise HttpError(400, "malformed request line")
-    headers = {}
-    for line in lines[1:]:
-        if ":" in line:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        raise HttpError(411, "send the body with a Content-Length")
-    try:
-        length = int(headers.get("content-length", "0"))
+        length = int(declared)
     except ValueError:
         raise HttpError(400, "bad Content-Length") from None
     if not 0 <= length <= MAX_BODY_BYTES:
-        raise HttpError(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    body = await reader.readexactly(length)
-    return HttpRequest(parts[0].upper(), parts[1].split("?", 1)[0], headers, body)
+        raise _too_large()
 
 
-async def _route(service: EngineService, request: HttpRequest, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
-    routes = {"/health": "GET", "/v1/models": "GET", "/v1/completions": "POST"}
-    expected = routes.get(request.path.rstrip("/") or "/")
-    if expected is None:
-        raise HttpError(404, f"no route {request.path}")
-    if request.method != expected:
-        raise HttpError(405, f"{request.path} takes {expected}")
-    if request.path.startswith("/health"):
-        await _send_json(writer, 200, service.health())
-    elif request.path.startswith("/v1/models"):
-        await _send_json(writer, 200, models_body(service))
-    else:
-        body = _json_object(request.body)
-        completion = parse_completion(service, body)
-        await _complete(service, completion, reader, writer)
+def _too_large() -> HttpError:
+    return HttpError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, counted as it arrives: a chunked one (no Content-Length) is refused with 413
+    as soon as it passes MAX_BODY_BYTES, without reading the rest."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(READ_TIMEOUT_S):
+            async for part in request.stream():
+                size += len(part)
+                if size > MAX_BODY_BYTES:
+                    raise _too_large()
+                parts.append(part)
+    except TimeoutError:
+        raise HttpError(408, "request not received in time") from None
+    return b"".join(parts)
+
+
+def _json(status: int, body: dict[str, Any]) -> Response:
+    headers = {"Connection": "close"} if status in CLOSE_AFTER else None
+    return Response(json.dumps(body, ensure_ascii=False).encode(), status, headers,
+                    media_type="application/json")
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -258,31 +378,41 @@ def _prompt(service: EngineService,
     return ids, [], eos, []
 
 
-async def _complete(service: EngineService, req: CompletionRequest,
-                    reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Run the request; cancel it if the client goes away before the end."""
-    queue: asyncio.Queue[Reply] = asyncio.Queue()
-    job = Job("generate", req.prompt_ids, req.boundaries, req.params,
-              service.threadsafe(queue.put_nowait))
-    try:
-        service.scheduler.submit(job)
-    except ProtocolError as err:
-        raise HttpError(503, str(err)) from None
-    watcher = asyncio.create_task(reader.read(1))  # returns when the client closes
-    watcher.add_done_callback(lambda _: service.scheduler.cancel(job))
-    meta = {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion",
-            "created": int(time.time()), "model": service.model_name}
-    try:
-        if req.stream:
-            await _stream(queue, meta, req.include_usage, writer)
-        else:
-            await _respond_whole(queue, meta, writer)
-    except ConnectionError:
-        service.scheduler.cancel(job)
-    finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-            await watcher
+class _Run:
+    """One completion on the scheduler, submitted at once; its replies reach `queue` on the
+    loop. `abandon()` is called whenever its response stops, however it stops."""
+
+    def __init__(self, service: EngineService, req: CompletionRequest) -> None:
+        self.scheduler = service.scheduler
+        self.queue: asyncio.Queue[Reply] = asyncio.Queue()
+        self.meta = {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion",
+                     "created": int(time.time()), "model": service.model_name}
+        self.job = Job("generate", req.prompt_ids, req.boundaries, req.params,
+                       service.threadsafe(self._deliver))
+        self.ended = False
+        self.abandoned = False
+        try:
+            self.scheduler.submit(self.job)
+        except ProtocolError as err:
+            raise HttpError(503, str(err)) from None
+        log.debug("%s: queued, %d prompt tokens, at most %d new", self.meta["id"],
+                  len(req.prompt_ids), req.params.max_tokens)
+
+    def _deliver(self, reply: Reply) -> None:
+        if isinstance(reply, Finished | Failed):
+            self.ended = True
+            if self.abandoned:  # the scheduler's word that the job is over
+                outcome = reply.finish_reason if isinstance(reply, Finished) else "failed"
+                tokens = reply.stats.generated_tokens if isinstance(reply, Finished) else 0
+                log.debug("%s: its client went away; ended %s after %d tokens",
+                          self.meta["id"], outcome, tokens)
+        self.queue.put_nowait(reply)
+
+    def abandon(self) -> None:
+        """The response is over: a job still running has lost its reader, so cancel it."""
+        if not self.ended and not self.abandoned:
+            self.abandoned = True
+            self.scheduler.cancel(self.job)
 
 
 def _choice(text: str, finish_reason: str | None) -> dict[str, Any]:
@@ -298,66 +428,74 @@ def _usage(done: Finished) -> dict[str, Any]:
             "prompt_tokens_details": {"cached_tokens": s.reused_tokens}}
 
 
-async def _respond_whole(queue: asyncio.Queue[Reply], meta: dict[str, Any],
-                         writer: asyncio.StreamWriter) -> None:
+async def _respond_whole(run: _Run, request: Request) -> Response:
+    """Wait for the end of the run or of the client, whichever comes first."""
+    final = asyncio.ensure_future(_final_reply(run.queue))
+    gone = asyncio.ensure_future(_disconnected(request.receive))
+    try:
+        await asyncio.wait({final, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        final.cancel()
+        gone.cancel()
+        run.abandon()
+    if not final.done() or final.cancelled():
+        raise ClientDisconnect
+    reply = final.result()
+    if isinstance(reply, Failed):
+        return _json(500, error_body(500, reply.message))
+    return _json(200, {**run.meta, "choices": [_choice(reply.text, reply.finish_reason)],
+                       "usage": _usage(reply)})
+
+
+async def _final_reply(queue: asyncio.Queue[Reply]) -> Finished | Failed:
     while True:
         reply = await queue.get()
-        if isinstance(reply, Failed):
-            await _send_json(writer, 500, error_body(500, reply.message))
-            return
-        if isinstance(reply, Finished):
-            body = {**meta, "choices": [_choice(reply.text, reply.finish_reason)],
-                    "usage": _usage(reply)}
-            await _send_json(writer, 200, body)
-            return
+        if isinstance(reply, Finished | Failed):
+            return reply
 
 
-async def _stream(queue: asyncio.Queue[Reply], meta: dict[str, Any], include_usage: bool,
-                  writer: asyncio.StreamWriter) -> None:
-    """SSE over chunked encoding: a chunk per released text, the finish, usage, [DONE]."""
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the client closes the connection (the body has been read already)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class _EventStream(StreamingResponse):
+    """The SSE response of one run; when it stops (done, client gone, server shutting down),
+    the run is abandoned, which cancels a generation that nobody reads any more."""
+
+    def __init__(self, run: _Run, include_usage: bool) -> None:
+        super().__init__(_events(run, include_usage), headers=SSE_HEADERS)
+        self.run = run
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)  # ends early when the client goes
+        finally:
+            self.run.abandon()
+
+
+async def _events(run: _Run, include_usage: bool) -> AsyncIterator[bytes]:
+    """A chunk per released text, the finish, the usage when asked, then [DONE]."""
     usage_field = {"usage": None} if include_usage else {}
-    _write_head(writer, 200, {"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
-                              "Transfer-Encoding": "chunked"})
     while True:
-        reply = await queue.get()
+        reply = await run.queue.get()
         if isinstance(reply, Token):
             if reply.text:
-                await _event(writer, {**meta, "choices": [_choice(reply.text, None)],
-                                      **usage_field})
+                yield _event({**run.meta, "choices": [_choice(reply.text, None)],
+                              **usage_field})
             continue
         if isinstance(reply, Failed):
-            await _event(writer, error_body(500, reply.message))
+            yield _event(error_body(500, reply.message))
         else:
-            await _event(writer, {**meta, "choices": [_choice("", reply.finish_reason)],
-                                  **usage_field})
+            yield _event({**run.meta, "choices": [_choice("", reply.finish_reason)],
+                          **usage_field})
             if include_usage:
-                await _event(writer, {**meta, "choices": [], "usage": _usage(reply)})
-        await _chunk(writer, b"data: [DONE]\n\n")
-        await _chunk(writer, b"")
+                yield _event({**run.meta, "choices": [], "usage": _usage(reply)})
+        yield b"data: [DONE]\n\n"
         return
 
 
-async def _event(writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:
+def _event(payload: dict[str, Any]) -> bytes:
     data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    await _chunk(writer, f"data: {data}\n\n".encode())
-
-
-async def _chunk(writer: asyncio.StreamWriter, data: bytes) -> None:
-    """One chunk of a chunked body; empty data writes the terminating chunk."""
-    writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-    await writer.drain()
-
-
-def _write_head(writer: asyncio.StreamWriter, status: int, headers: dict[str, str]) -> None:
-    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Connection: close",
-             "Server: autan", *(f"{k}: {v}" for k, v in headers.items())]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-
-
-async def _send_json(writer: asyncio.StreamWriter, status: int, body: dict[str, Any]) -> None:
-    data = json.dumps(body, ensure_ascii=False).encode()
-    _write_head(writer, status, {"Content-Type": "application/json",
-                                 "Content-Length": str(len(data))})
-    writer.write(data)
-    with contextlib.suppress(ConnectionError):
-        await writer.drain()
+    return f"data: {data}\n\n".encode()

@@ -1,4 +1,4 @@
-"""The `autan engine` process: one loaded model serving many clients (see engine_protocol.py).
+"""The `autan engine` process: one loaded model serving many clients (see `autan.wire.protocol`).
 
 Threads: the asyncio event loop owns every socket, reads frames, answers `health` and turns
 `cancel` into a CancelToken at once; one worker thread runs requests on the model, one at a
@@ -432,11 +432,12 @@ async def _idle_watch(service: EngineService, idle_s: float) -> None:
 async def serve(service: EngineService, config: ServeConfig) -> None:
     """Open the configured front ends and serve until `shutdown`, a signal, stdin's end or
     the idle timeout; then end every request and remove the socket."""
-    from autan.engine_process.http_api import start_http  # the HTTP front end is optional
+    from autan.engine_process.http_api import HttpServer, start_http  # optional front end
 
     service.bind_loop(asyncio.get_running_loop())
     service.scheduler.start()
     servers: list[asyncio.AbstractServer] = []
+    http: HttpServer | None = None
     tasks: list[asyncio.Task[Any]] = []
     connections: set[asyncio.Task[Any]] = set()
     try:
@@ -444,9 +445,8 @@ async def serve(service: EngineService, config: ServeConfig) -> None:
             servers.append(await _serve_socket(service, config.socket_path, connections))
             config.announce(f"autan engine: socket {config.socket_path}")
         if config.http is not None:
-            server, url = await start_http(service, *config.http)
-            servers.append(server)
-            config.announce(f"autan engine: http {url}")
+            http = await start_http(service, *config.http)
+            config.announce(f"autan engine: http {http.url}")
         if config.stdio_fds is not None:
             tasks.append(asyncio.create_task(_serve_stdio(service, config.stdio_fds)))
         if config.idle_exit_s > 0:
@@ -456,7 +456,11 @@ async def serve(service: EngineService, config: ServeConfig) -> None:
                         f"{service.engine.model.device}, pid {os.getpid()})")
         await service.wait_stopped()
     finally:
+        if http is not None:
+            http.close()  # no new requests; those in flight end with the scheduler below
         await _close_all(service, servers, tasks, connections)
+        if http is not None:
+            await http.wait_closed()
         if config.socket_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 config.socket_path.unlink()

@@ -13,6 +13,9 @@ Segments come in two tiers, each sorted by (path, start line), never by score:
 2. cursor-level segments (definitions of names near the cursor, lexically similar windows),
    which may change with every keystroke; they get a small share of the budget and come last.
 So consecutive requests in one file share their prompt up to the cursor tier.
+
+What each signal is worth is one frozen `RankingWeights` (DEFAULT_WEIGHTS unless a caller
+passes others); how the cursor's file shares the budget with the rest is `budget.split_budget`.
 """
 
 from __future__ import annotations
@@ -21,19 +24,76 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from autan.indexer.budget import split_budget
 from autan.indexer.index import RepoIndex
 from autan.indexer.lexical import bm25_rank, terms
 from autan.indexer.parse import identifiers_in_range
-from autan.indexer.secrets import is_secret_file
+from autan.indexer.secrets import is_secret_file, redact_secrets
 from autan.indexer.types import Definition
 
 CountTokens = Callable[[str], int]
-CURSOR_SHARE = 0.08  # of the segment budget; small so that >90% of segments stay put
 NEAR_CURSOR_LINES = 15
 QUERY_LINES = 10
 MIN_UNRESOLVED_NAME = 5
 MIN_FILE_SCORE = 1e-3
 MAX_BYTES_PER_TOKEN = 12  # no tokenizer packs more: larger files cannot fit
+GRAPH_DEPTH = 3  # import edges followed from the current file
+
+
+@dataclass(frozen=True)
+class RankingWeights:
+    """What each signal is worth. Candidates of every kind compete in one greedy selection
+    by score (`select`), so the values mean something only relative to each other."""
+
+    # Of the room left after prefix and suffix, the share of the cursor tier. Small, so that
+    # more than 90% of the segments stay put while the cursor moves (the engine caches by
+    # prompt prefix).
+    cursor_share: float = 0.08
+    # A definition (in another file) of a name the current file uses: the strongest signal,
+    # since it is what the code at the cursor calls.
+    file_definition: float = 1.0
+    # A definition of a name used within NEAR_CURSOR_LINES of the cursor: twice the file's,
+    # since those names are the likeliest in the next line.
+    cursor_definition: float = 2.0
+    # A definition's body, relative to its signature: the signature says how to call it in
+    # a fraction of the tokens, so it is chosen first.
+    definition_body: float = 0.6
+    # Per import edge beyond the first, for a definition and for a neighbour file: halved,
+    # so what is two edges away counts half of what is one edge away.
+    import_decay: float = 0.5
+    # A definition not reached through the imports, shared by all definitions of the name
+    # (divided by their number): a guess, and a worse one the more files define the name.
+    unresolved_definition: float = 0.25
+    # A file the current file imports: what its code calls into.
+    imported: float = 0.8
+    # A file that imports the current file: shows how its code is used; less telling than
+    # what the file itself uses.
+    importer: float = 0.6
+    # A file at import-graph distance 1 either way (decayed per further edge): related, but
+    # only through the graph.
+    import_neighbour: float = 0.4
+    # A file recently opened or edited in the editor: the user's working set.
+    recent_in_editor: float = 0.5
+    # A file changed in the git working tree: work in progress, often on the same task.
+    changed_in_tree: float = 0.3
+    # A recently committed file, decaying by e every `recent_commit_days`: recent history
+    # says less than the working tree, and a month-old commit next to nothing.
+    recent_commit: float = 0.15
+    recent_commit_days: float = 7.0
+    # A file committed together with the current one, growing with the number of such
+    # commits up to `co_change_cap`: files that change together belong together.
+    co_change: float = 0.45
+    co_change_cap: int = 5
+    # Times the Jaccard similarity of the identifiers a file shares with the current one:
+    # weak, what a large budget fills up with once the strong signals are in.
+    shared_identifiers: float = 0.2
+    # Times the BM25 score of a window lexically similar to the lines before the cursor:
+    # scaled down, so that only a strong lexical match outranks a definition near the
+    # cursor.
+    similar_window: float = 0.1
+
+
+DEFAULT_WEIGHTS = RankingWeights()
 
 
 @dataclass
@@ -107,29 +167,46 @@ def fit_tokens(text: str, cap: int, count: CountTokens, keep_end: bool) -> tuple
 def build_context(
     index: RepoIndex, path: str, line: int, col: int, budget: int, count: CountTokens,
     open_buffers: Mapping[str, str] | None = None, recent: Sequence[str] = (),
+    weights: RankingWeights = DEFAULT_WEIGHTS,
 ) -> Context:
-    """The context for a cursor at 0-based (`line`, `col`) in repository file `path`."""
-    for buf_path, buf_text in (open_buffers or {}).items():
-        if index.buffers.get(buf_path) is None or buf_path == path:
-            index.update_buffer(buf_path, buf_text)
+    """The context for a cursor at 0-based (`line`, `col`) in repository file `path`.
+
+    Reads the index and changes nothing in it (but its caches of file texts), so the caller
+    decides what the index holds: the server gives it the editor's buffers, from the
+    editor's edits, before it asks (`RepoIndex.update_buffer`). `open_buffers` may hold the
+    cursor file's text instead; it is read, not indexed, so the file's own symbols stay the
+    ones the index has.
+    """
     if is_secret_file(path):  # nothing of a secret file, nor about it, goes to a model
         return Context(path, "", "", [], 0, 0, budget)
-    text = index.text_of(path) or ""
+    text = cursor_file_text(index, path, open_buffers)
     prefix, suffix = split_at_cursor(text, line, col)
-    suffix, suffix_tokens = fit_tokens(suffix, max(32, budget // 10), count, keep_end=False)
-    prefix, prefix_tokens = fit_tokens(prefix, max(64, budget // 2 - suffix_tokens), count,
+    split = split_budget(budget, repository_context=True)
+    suffix, suffix_tokens = fit_tokens(suffix, split.suffix, count, keep_end=False)
+    prefix, prefix_tokens = fit_tokens(prefix, split.prefix(suffix_tokens), count,
                                        keep_end=True)
     ctx = Context(path, prefix, suffix, [], prefix_tokens, suffix_tokens, budget)
     room = budget - prefix_tokens - suffix_tokens
     if room <= 0:
         return ctx
-    cursor_room = int(room * CURSOR_SHARE)
-    stable = select(index, file_candidates(index, path, recent), room - cursor_room, count, [])
-    cursor = select(index, cursor_candidates(index, path, text, line), cursor_room, count,
-                    stable)
+    cursor_room = int(room * weights.cursor_share)
+    stable = select(index, file_candidates(index, path, recent, weights), room - cursor_room,
+                    count, [])
+    cursor = select(index, cursor_candidates(index, path, text, line, weights), cursor_room,
+                    count, stable)
     key = lambda s: (s.path, s.start_line, s.end_line)  # noqa: E731 - a sort key
     ctx.segments = sorted(stable, key=key) + sorted(cursor, key=key)
     return ctx
+
+
+def cursor_file_text(index: RepoIndex, path: str,
+                     open_buffers: Mapping[str, str] | None) -> str:
+    """The cursor file's text: the caller's copy if given, redacted as the index redacts
+    what it holds, else the index's."""
+    given = (open_buffers or {}).get(path)
+    if given is None:
+        return index.text_of(path) or ""
+    return redact_secrets(given)[0]
 
 
 def select(index: RepoIndex, candidates: list[Segment], room: int, count: CountTokens,
@@ -166,8 +243,10 @@ class Hit:
 
 
 def definition_hits(index: RepoIndex, names: Sequence[str], origin: str,
-                    distances: Mapping[str, int], weight: float) -> list[Hit]:
-    """Definitions, outside `origin`, of the names it uses; closer through imports is better."""
+                    distances: Mapping[str, int], weight: float,
+                    weights: RankingWeights = DEFAULT_WEIGHTS) -> list[Hit]:
+    """Definitions, outside `origin`, of the names it uses; closer through imports is better.
+    `weight` is the tier's (`weights.file_definition` or `weights.cursor_definition`)."""
     hits: list[Hit] = []
     for name in dict.fromkeys(names):
         if name.startswith("__") and name.endswith("__"):
@@ -177,13 +256,15 @@ def definition_hits(index: RepoIndex, names: Sequence[str], origin: str,
             dist = distances.get(path)
             if not dist and len(name) < MIN_UNRESOLVED_NAME:
                 continue  # `end`, `id`: a short name not reached through imports is noise
-            closeness = 0.5 ** (dist - 1) if dist else 0.25 / len(found)
+            closeness = (weights.import_decay ** (dist - 1) if dist
+                         else weights.unresolved_definition / len(found))
             why = f"defines `{name}`" + (f" (import graph distance {dist})" if dist else "")
             hits.append(Hit(path, d, weight * closeness, why))
     return hits
 
 
-def definition_segments(index: RepoIndex, hits: list[Hit], tier: int) -> list[Segment]:
+def definition_segments(index: RepoIndex, hits: list[Hit], tier: int,
+                        weights: RankingWeights = DEFAULT_WEIGHTS) -> list[Segment]:
     """Per file, one segment of the used definitions' signatures (with their enclosing
     classes, indented as in the file), and one body segment per definition."""
     by_path: dict[str, list[Hit]] = {}
@@ -201,7 +282,7 @@ def definition_segments(index: RepoIndex, hits: list[Hit], tier: int) -> list[Se
             if d.end_line > d.start_line:
                 body = "\n".join(lines[d.start_line : d.end_line + 1])
                 out.append(Segment(path, d.start_line, d.end_line, "definition", body,
-                                   hit.score * 0.6, hit.why, tier))
+                                   hit.score * weights.definition_body, hit.why, tier))
     return out
 
 
@@ -244,12 +325,15 @@ def file_segment(index: RepoIndex, path: str, score: float, why: str) -> Segment
                    size_hint=record.size)
 
 
-def file_candidates(index: RepoIndex, path: str, recent: Sequence[str]) -> list[Segment]:
+def file_candidates(index: RepoIndex, path: str, recent: Sequence[str],
+                    weights: RankingWeights = DEFAULT_WEIGHTS) -> list[Segment]:
     """Tier-1 candidates: from the current file as a whole, not from the cursor."""
+    w = weights
     record = index.records.get(path)
     names = record.symbols.identifiers if record and record.symbols else []
-    distances = index.graph.neighbors(path, 3) if path in index.records else {}
-    out = definition_segments(index, definition_hits(index, names, path, distances, 1.0), 0)
+    distances = index.graph.neighbors(path, GRAPH_DEPTH) if path in index.records else {}
+    hits = definition_hits(index, names, path, distances, w.file_definition, w)
+    out = definition_segments(index, hits, 0, w)
     scores: dict[str, tuple[float, str]] = {}
 
     def offer(p: str, score: float, why: str) -> None:
@@ -259,15 +343,16 @@ def file_candidates(index: RepoIndex, path: str, recent: Sequence[str]) -> list[
             scores[p] = (score, why)
 
     for p in index.graph.imports_of(path):
-        offer(p, 0.8, "imported by the current file")
+        offer(p, w.imported, "imported by the current file")
     for p in index.graph.importers_of(path):
-        offer(p, 0.6, "imports the current file")
+        offer(p, w.importer, "imports the current file")
     for p, dist in distances.items():
-        offer(p, 0.4 * 0.5 ** (dist - 1), f"import graph neighbour at distance {dist}")
-    git_candidates(index, path, offer)
+        offer(p, w.import_neighbour * w.import_decay ** (dist - 1),
+              f"import graph neighbour at distance {dist}")
+    git_candidates(index, path, offer, w)
     for p in recent:
-        offer(p, 0.5, "recently opened or edited in the editor")
-    relevance_candidates(index, path, names, offer)
+        offer(p, w.recent_in_editor, "recently opened or edited in the editor")
+    relevance_candidates(index, path, names, offer, w)
     for p in index.records:  # the rest, nearest folders first, for budgets that hold them
         offer(p, MIN_FILE_SCORE * (1 + 1 / (1 + folder_distance(path, p))), "in the repository")
     out += [file_segment(index, p, score, why) for p, (score, why) in scores.items()]
@@ -283,22 +368,25 @@ def folder_distance(a: str, b: str) -> int:
     return len(pa) + len(pb) - 2 * common
 
 
-def git_candidates(index: RepoIndex, path: str,
-                   offer: Callable[[str, float, str], None]) -> None:
-    git = index.git
+def git_candidates(index: RepoIndex, path: str, offer: Callable[[str, float, str], None],
+                   weights: RankingWeights = DEFAULT_WEIGHTS) -> None:
+    git, w = index.git, weights
     if not git.available:
         return
     for p, status in git.changed_files().items():
-        offer(p, 0.3, f"{status} in the working tree")
+        offer(p, w.changed_in_tree, f"{status} in the working tree")
     for p, age in git.recent_files().items():
         days = age / 86400
-        offer(p, 0.15 * math.exp(-days / 7), f"committed {days:.0f} days ago")
+        offer(p, w.recent_commit * math.exp(-days / w.recent_commit_days),
+              f"committed {days:.0f} days ago")
     for p, n in git.co_change(path).items():
-        offer(p, 0.45 * min(n, 5) / 5, f"committed together with the current file {n} times")
+        offer(p, w.co_change * min(n, w.co_change_cap) / w.co_change_cap,
+              f"committed together with the current file {n} times")
 
 
 def relevance_candidates(index: RepoIndex, path: str, names: Sequence[str],
-                         offer: Callable[[str, float, str], None]) -> None:
+                         offer: Callable[[str, float, str], None],
+                         weights: RankingWeights = DEFAULT_WEIGHTS) -> None:
     """Every other file, scored by the identifiers it shares with the current file: what a
     large budget fills up with once the strong signals are in."""
     mine = set(names)
@@ -309,10 +397,12 @@ def relevance_candidates(index: RepoIndex, path: str, names: Sequence[str],
         shared = len(mine & theirs)
         if shared:
             jaccard = shared / len(mine | theirs)
-            offer(p, 0.2 * jaccard, f"shares {shared} identifiers with the current file")
+            offer(p, weights.shared_identifiers * jaccard,
+                  f"shares {shared} identifiers with the current file")
 
 
-def cursor_candidates(index: RepoIndex, path: str, text: str, line: int) -> list[Segment]:
+def cursor_candidates(index: RepoIndex, path: str, text: str, line: int,
+                      weights: RankingWeights = DEFAULT_WEIGHTS) -> list[Segment]:
     """Tier-2 candidates: definitions of names near the cursor and similar code windows."""
     record = index.records.get(path)
     out: list[Segment] = []
@@ -320,17 +410,19 @@ def cursor_candidates(index: RepoIndex, path: str, text: str, line: int) -> list
     if language is not None:
         near = identifiers_in_range(text, language, max(0, line - NEAR_CURSOR_LINES),
                                     line + NEAR_CURSOR_LINES)
-        distances = index.graph.neighbors(path, 3)
-        hits = definition_hits(index, near, path, distances, 2.0)
-        for seg in definition_segments(index, hits, 1):
+        distances = index.graph.neighbors(path, GRAPH_DEPTH)
+        hits = definition_hits(index, near, path, distances, weights.cursor_definition,
+                               weights)
+        for seg in definition_segments(index, hits, 1, weights):
             seg.why += ", used near the cursor"
             out.append(seg)
     query = "\n".join(text.split("\n")[max(0, line - QUERY_LINES) : line + 1])
-    out += similar_windows(index, path, query)
+    out += similar_windows(index, path, query, weights=weights)
     return out
 
 
-def similar_windows(index: RepoIndex, path: str, query: str, files: int = 20) -> list[Segment]:
+def similar_windows(index: RepoIndex, path: str, query: str, files: int = 20,
+                    weights: RankingWeights = DEFAULT_WEIGHTS) -> list[Segment]:
     """BM25 over 20-line windows of the files sharing the most query terms."""
     q = set(terms(query))
     if not q:
@@ -346,13 +438,14 @@ def similar_windows(index: RepoIndex, path: str, query: str, files: int = 20) ->
     out = []
     for score, w in bm25_rank(query, docs, top=10):
         text = "\n".join(index.cached_text(w.path).split("\n")[w.start_line : w.end_line + 1])
-        out.append(Segment(w.path, w.start_line, w.end_line, "window", text, 0.1 * score,
+        out.append(Segment(w.path, w.start_line, w.end_line, "window", text,
+                           weights.similar_window * score,
                            f"similar to the lines before the cursor (bm25 {score:.1f})", 1))
     return out
 
 
 def diff_context(index: RepoIndex, paths: Sequence[str], budget: int,
-                 count: CountTokens) -> list[Segment]:
+                 count: CountTokens, weights: RankingWeights = DEFAULT_WEIGHTS) -> list[Segment]:
     """One repository context for all the files of a diff, to put before each of them.
 
     The file-level candidates of every changed file compete for the budget, each segment
@@ -363,7 +456,7 @@ def diff_context(index: RepoIndex, paths: Sequence[str], budget: int,
     changed = set(paths)
     best: dict[tuple[str, int, int, str], Segment] = {}
     for path in paths:
-        for seg in file_candidates(index, path, ()):
+        for seg in file_candidates(index, path, (), weights):
             key = (seg.path, seg.start_line, seg.end_line, seg.kind)
             if seg.path not in changed and (key not in best or seg.score > best[key].score):
                 best[key] = seg

@@ -104,12 +104,16 @@ class RepoIndex:
         self._terms: dict[str, tuple[str, frozenset[str]]] = {}
         self._raw: dict[str, tuple[str, Tree | None]] = {}  # open buffers' text and tree
         self._windows: dict[str, tuple[str, list[Window]]] = {}
+        self.cache_dir: Path | None = None  # where the store lives; None: the user's cache
 
     @classmethod
     def open(cls, root: str | Path, progress: Progress | None = None,
-             options: FileOptions | None = None, persist: bool = True) -> tuple[RepoIndex,
-                                                                                 IndexStats]:
+             options: FileOptions | None = None, persist: bool = True,
+             cache_dir: Path | None = None) -> tuple[RepoIndex, IndexStats]:
+        """Index `root`, reusing and then updating its stored index in `cache_dir` (default:
+        the user's cache; `persist=False`: neither read nor written)."""
         index = cls(Path(root), options)
+        index.cache_dir = cache_dir
         stats = index.refresh(progress, persist)
         return index, stats
 
@@ -123,7 +127,8 @@ class RepoIndex:
         """Bring the index up to date with the files on disk."""
         start = time.perf_counter()
         stats = IndexStats()
-        stored, stats.store_note = store.load(self.root) if persist else ({}, None)
+        stored, stats.store_note = (store.load(self.root, self.cache_dir) if persist
+                                    else ({}, None))
         known = {**stored, **self.records}  # what is in memory is newer than the store
         candidates, skipped = discover_files(self.root, self.options)
         stats.skipped = len(skipped)
@@ -151,7 +156,7 @@ class RepoIndex:
         self._rebuild_derived()
         self._git = None
         if persist:
-            store.save(self.root, self.records)
+            store.save(self.root, self.records, self.cache_dir)
         return self._finish_stats(stats, start)
 
     def _still_valid(self, cand: Candidate, old: FileRecord | None) -> FileRecord | None:
@@ -224,21 +229,28 @@ class RepoIndex:
     def update_buffer(self, path: str | Path, text: str | None = None,
                       edits: Sequence[TextEdit] = ()) -> FileRecord | None:
         """Index an unsaved editor buffer in place of the file on disk: its whole `text`, or
-        `edits` to the text last given (re-parsed incrementally by tree-sitter)."""
+        `edits` to the text last given (re-parsed incrementally by tree-sitter). Given both,
+        `text` is what the edits must make: when they make something else (edits to a text
+        this index was never given), `text` is parsed whole."""
         rel = self.relpath(path)
         if is_secret_file(rel):
             return None
         language = language_for(rel)
         previous = self._raw.get(rel)
         current = self.records.get(rel)
-        if (not edits and previous is not None and previous[0] == text and current is not None
+        if (text is not None and previous is not None and previous[0] == text
+                and current is not None
                 and current.sha1 == sha1_bytes(text.encode("utf-8", "surrogatepass"))):
             return current  # unchanged since the last request: nothing to re-parse
         tree = None
         if edits and previous is not None and language is not None:
-            text, tree = previous
+            edited, tree = previous
             for edit in edits:
-                text, tree = reparse(text, tree, edit, language)
+                edited, tree = reparse(edited, tree, edit, language)
+            if text is None or edited == text:
+                text = edited
+            else:
+                tree = None  # the edits were made to another text: they say nothing here
         if text is None:
             raise ValueError("update_buffer needs the text, or edits to a known buffer")
         clean = redact_secrets(text)[0]

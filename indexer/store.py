@@ -25,10 +25,11 @@ def cache_root() -> Path:
     return Path(base) / "autan" / "index"
 
 
-def store_path(root: Path) -> Path:
-    """The index file of the repository at `root` (keyed by its resolved path)."""
+def store_path(root: Path, cache_dir: Path | None = None) -> Path:
+    """The index file of the repository at `root` (keyed by its resolved path), in
+    `cache_dir` (default: the user's cache, `cache_root()`)."""
     key = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
-    return cache_root() / f"{root.resolve().name}-{key}.msgpack"
+    return (cache_dir or cache_root()) / f"{root.resolve().name}-{key}.msgpack"
 
 
 def record_from_dict(d: dict) -> FileRecord:
@@ -44,9 +45,9 @@ def record_from_dict(d: dict) -> FileRecord:
     return FileRecord(**{**d, "symbols": symbols})
 
 
-def save(root: Path, records: dict[str, FileRecord]) -> Path:
+def save(root: Path, records: dict[str, FileRecord], cache_dir: Path | None = None) -> Path:
     """Write the index for `root`; returns the file written."""
-    path = store_path(root)
+    path = store_path(root, cache_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"version": FORMAT_VERSION, "root": str(root.resolve()),
                "records": [asdict(r) for r in records.values()]}
@@ -61,9 +62,9 @@ def save(root: Path, records: dict[str, FileRecord]) -> Path:
     return path
 
 
-def load(root: Path) -> tuple[dict[str, FileRecord], str | None]:
+def load(root: Path, cache_dir: Path | None = None) -> tuple[dict[str, FileRecord], str | None]:
     """The stored records for `root`, or ({}, why not) when there is no usable index."""
-    path = store_path(root)
+    path = store_path(root, cache_dir)
     try:
         payload = msgpack.unpackb(path.read_bytes(), raw=False, strict_map_key=False)
     except FileNotFoundError:

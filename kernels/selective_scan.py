@@ -13,8 +13,8 @@ from autan.kernels._triton import require_triton, softplus, tl, triton
 
 
 @triton.jit
-def _discretize_dt(dt, bias, DT_SOFTPLUS: tl.constexpr):
-    """fp32 dt plus bias, through torch's softplus when asked (as `_discretize`)."""
+def _tl_discretize_dt(dt, bias, DT_SOFTPLUS: tl.constexpr):
+    """fp32 dt plus bias, through softplus when asked; the Triton twin of `discretize_dt`."""
     dt = dt + bias
     if DT_SOFTPLUS:
         dt = softplus(dt)
@@ -90,7 +90,7 @@ def _selective_scan_kernel(
         dt = tl.load(dt_rows + t[None, :] * stride_dt_t, mask=dt_ok, other=0.0).to(tl.float32)
         # Steps past the end get dt = 0: decay 1 and input 0 leave the state as it was, so the
         # chunk's last column is the state after the sequence's last real step.
-        dt = tl.where(dt_ok, _discretize_dt(dt, bias[:, None], DT_SOFTPLUS), 0.0)
+        dt = tl.where(dt_ok, _tl_discretize_dt(dt, bias[:, None], DT_SOFTPLUS), 0.0)
         B = tl.load(B_cols + t[:, None] * stride_B_t, mask=tn_ok, other=0.0).to(tl.float32)
         C = tl.load(C_cols + t[:, None] * stride_C_t, mask=tn_ok, other=0.0).to(tl.float32)
         decay = tl.exp2(dt[:, :, None] * A[:, None, :])  # (BLOCK_D, BLOCK_T, BLOCK_N)
@@ -177,7 +177,8 @@ def selective_scan(
     return _selective_scan_fwd(x, dt, A, B, C, D, z, dt_bias, dt_softplus, initial_state)
 
 
-def _discretize(dt: torch.Tensor, dt_bias: torch.Tensor | None, softplus: bool) -> torch.Tensor:
+def discretize_dt(dt: torch.Tensor, dt_bias: torch.Tensor | None, softplus: bool) -> torch.Tensor:
+    """`dt + dt_bias` in fp32, through softplus when asked (Mamba-1 has no dt clamp)."""
     dt = dt.float()
     if dt_bias is not None:
         dt = dt + dt_bias.float()
@@ -213,7 +214,7 @@ def selective_scan_ref(
         final_state: (batch, dim, dstate) fp32.
     """
     batch, dim, seqlen = x.shape
-    dt = _discretize(dt, None if dt_bias is None else dt_bias[:, None], dt_softplus)
+    dt = discretize_dt(dt, None if dt_bias is None else dt_bias[:, None], dt_softplus)
     x32, B32, C32 = x.float(), B.float(), C.float()
     decay = torch.exp(dt[..., None] * A.float()[None, :, None, :])  # (batch, dim, seqlen, dstate)
     inputs = (dt * x32)[..., None] * B32.transpose(1, 2)[:, None]  # (batch, dim, seqlen, dstate)
@@ -273,7 +274,7 @@ def _selective_state_update_kernel(
     bias = tl.zeros((BLOCK_D,), dtype=tl.float32)
     if HAS_DT_BIAS:
         bias = tl.load(dt_bias_ptr + offs_d, mask=d_ok, other=0.0).to(tl.float32)
-    dt = _discretize_dt(dt, bias, DT_SOFTPLUS)
+    dt = _tl_discretize_dt(dt, bias, DT_SOFTPLUS)
     B = tl.load(B_ptr + pid_b * stride_B_b + offs_n * stride_B_n, mask=n_ok,
                 other=0.0).to(tl.float32)
     C = tl.load(C_ptr + pid_b * stride_C_b + offs_n * stride_C_n, mask=n_ok,
@@ -360,7 +361,7 @@ def selective_state_update_ref(
     Returns:
         y: (batch, dim) fp32.
     """
-    dt = _discretize(dt, dt_bias, dt_softplus)
+    dt = discretize_dt(dt, dt_bias, dt_softplus)
     new_state = state.float() * torch.exp(dt[..., None] * A.float()) + (
         (dt * x.float())[..., None] * B.float()[:, None, :]
     )

@@ -30,8 +30,8 @@ NO_LIMIT: DtLimit = (0.0, float("inf"))
 
 
 @triton.jit
-def _discretize(dt, dt_min, dt_max, SOFTPLUS: tl.constexpr):
-    """clamp(softplus(dt)) in fp32, as `discretize_dt` (bias already added)."""
+def _tl_discretize_dt(dt, dt_min, dt_max, SOFTPLUS: tl.constexpr):
+    """clamp(softplus(dt)) in fp32, the Triton twin of `discretize_dt` (bias already added)."""
     if SOFTPLUS:
         dt = softplus(dt)
     return tl.minimum(tl.maximum(dt, dt_min), dt_max)
@@ -62,7 +62,7 @@ def _ssd_dt_kernel(
                  + offs_h[None, :] * stride_dt_h, mask=valid, other=0.0).to(tl.float32)
     if HAS_BIAS:
         dt += tl.load(dt_bias_ptr + offs_h, mask=h_ok, other=0.0).to(tl.float32)[None, :]
-    dt = _discretize(dt, dt_min, dt_max, SOFTPLUS)
+    dt = _tl_discretize_dt(dt, dt_min, dt_max, SOFTPLUS)
     # Past the sequence end dt = 0, as the reference pads: it adds nothing and decays nothing.
     dt = tl.where(valid, dt, 0.0)
     A = tl.load(A_ptr + offs_h, mask=h_ok, other=0.0).to(tl.float32)

@@ -11,7 +11,13 @@ from __future__ import annotations
 import torch
 
 from autan.kernels._triton import require_triton, tl, triton
-from autan.kernels.ssd_scan import NO_LIMIT, DtLimit, _discretize, _heads_per_group, discretize_dt
+from autan.kernels.ssd_scan import (
+    NO_LIMIT,
+    DtLimit,
+    _heads_per_group,
+    _tl_discretize_dt,
+    discretize_dt,
+)
 
 
 @triton.jit
@@ -46,7 +52,7 @@ def _ssd_state_update_kernel(
     dt = tl.load(dt_ptr + pid_b * stride_dt_b + pid_h * stride_dt_h).to(tl.float32)
     if HAS_BIAS:
         dt += tl.load(dt_bias_ptr + pid_h).to(tl.float32)
-    dt = _discretize(dt, dt_min, dt_max, SOFTPLUS)
+    dt = _tl_discretize_dt(dt, dt_min, dt_max, SOFTPLUS)
     decay = tl.exp(dt * tl.load(A_ptr + pid_h).to(tl.float32))
     group = pid_h // heads_per_group
     b = tl.load(B_ptr + pid_b * stride_B_b + group * stride_B_g + offs_n * stride_B_n,

@@ -200,4 +200,4 @@ class RemoteBackend:
         return False  # HTTP streams stop when closed; there is no final message to wait for
 
     async def close(self) -> None:
-        return None
+        await self.engine.aclose()  # its kept-alive connections

@@ -31,13 +31,18 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from autan.indexer.budget import split_budget
 from autan.indexer.context import Context, build_context, fit_tokens
 from autan.indexer.index import RepoIndex
 from autan.indexer.secrets import is_secret_file
 from autan.server.backend import Backend, Prompt
 from autan.server.options import CompletionOptions
-from autan.server.postprocess import Completion, CompletionContext, run_pipeline
-from autan.server.postprocess.decide_multiline import decide_multiline
+from autan.server.postprocess import (
+    Completion,
+    CompletionContext,
+    run_pipeline,
+    wants_multiline,
+)
 from autan.server.typeahead import TypeAheadCache
 from autan.wire.protocol import Finished, Token
 from autan.wire.types import RequestStats, SamplingParams
@@ -114,14 +119,14 @@ def typeahead_key(prefix: str) -> str:
 
 def bounded_prompt(prefix: str, suffix: str, budget: int, count: Callable[[str], int],
                    path: str | None) -> Prompt:
-    """The prompt without repository context: prefix and suffix cut to the budget as the
-    context builder cuts them (suffix a tenth, prefix the rest), after a cut by characters so
-    that a 10 MB buffer is never tokenized whole."""
+    """The prompt without repository context: prefix and suffix cut to the shares of the
+    budget that `split_budget` gives them (the prefix gets all that the suffix leaves), after
+    a cut by characters so that a 10 MB buffer is never tokenized whole."""
     chars = max(1, budget) * CHARS_PER_TOKEN_CAP
-    suffix, suffix_tokens = fit_tokens(suffix[:chars // 10 + 1], max(32, budget // 10), count,
+    split = split_budget(budget, repository_context=False)
+    suffix, suffix_tokens = fit_tokens(suffix[:chars // 10 + 1], split.suffix, count,
                                        keep_end=False)
-    prefix, _ = fit_tokens(prefix[-chars:], max(64, budget - suffix_tokens), count,
-                           keep_end=True)
+    prefix, _ = fit_tokens(prefix[-chars:], split.prefix(suffix_tokens), count, keep_end=True)
     return Prompt(prefix, suffix, [], path)
 
 
@@ -205,9 +210,12 @@ class Completer:
         with self.index_lock:
             if cancelled is not None and cancelled.is_set():
                 return None
+            # The context is cut from what the index holds, so it must hold this request's
+            # text. The LSP server keeps it there from the editor's edits, which makes this
+            # a comparison; other callers get their text indexed here.
+            self.index.update_buffer(req.path, req.text)
             return build_context(self.index, req.path, req.line, req.character,
-                                 self.options.context_budget, self.backend.count_tokens,
-                                 open_buffers={req.path: req.text})
+                                 self.options.context_budget, self.backend.count_tokens)
 
     def prompt_for(self, req: Request, context: Context | None, prefix: str,
                    suffix: str) -> Prompt:
@@ -227,7 +235,7 @@ class Completer:
     def post_context(self, req: Request, prefix: str, suffix: str) -> CompletionContext:
         ctx = CompletionContext(prefix=prefix, suffix=suffix, language=req.language,
                                 path=req.path)
-        decide_multiline(Completion("x"), ctx)  # records ctx.multiline for this cursor
+        ctx.multiline = wants_multiline(ctx)  # decided once per cursor, before generating
         return ctx
 
     async def generate(self, prompt: Prompt, post: CompletionContext, req: Request,

@@ -12,6 +12,10 @@ re-splits the whole text on every position lookup and walks it line by line in P
 line starts of its current text, so a lookup costs a bisect. The conversions between client
 units (UTF-16 by default, UTF-8 or UTF-32 when negotiated) and code points are pure functions
 here, tested without a server.
+
+It also keeps the edits it applies, converted to the indexer's units (`TextEdit`: lines split
+at "\n" only, columns in code points), until the server hands them to the repository index
+(`take_index_edits`), which then re-parses the buffer incrementally.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from collections.abc import Sequence
 
 from lsprotocol import types
 from pygls.workspace import TextDocument, Workspace
+
+from autan.indexer.parse import TextEdit
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 UTF8, UTF16, UTF32 = (types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16,
@@ -52,6 +58,13 @@ def index_of_units(line: str, units: int, encoding: str = UTF16) -> int:
             return i
         seen += _units(char, encoding)
     return len(line)
+
+
+def newline_position(text: str, offset: int) -> tuple[int, int]:
+    """(line, column) of an offset as the indexer counts them: lines split at "\n" only (a
+    lone "\r" or a form feed is inside a line), columns in code points."""
+    start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset), offset - start
 
 
 def units_of(text: str, encoding: str = UTF16) -> int:
@@ -92,14 +105,27 @@ class LineIndex:
 
 
 class LspDocument(TextDocument):
-    """pygls's TextDocument with LSP line breaks and cached line starts (see the module doc)."""
+    """pygls's TextDocument with LSP line breaks and cached line starts, which keeps the edits
+    it applies for the repository index (see the module doc)."""
 
     _index: LineIndex | None = None
+    # The edits applied since `take_index_edits` last ran; None: the index needs the whole
+    # text (a document just opened, or replaced by a full-text change).
+    _index_edits: list[TextEdit] | None = None
+
+    def take_index_edits(self) -> list[TextEdit] | None:
+        """The edits applied since the last call, in order, each relative to the text the one
+        before it made (the first: to the text of the last call); None instead when the
+        index must be given the whole text."""
+        edits, self._index_edits = self._index_edits, []
+        return edits
 
     def line_index(self) -> LineIndex:
         """The line index of the current text (rebuilt only after the text changed)."""
         source = self.source
-        encoding = str(self.position_codec.encoding or UTF16)
+        # Not str(): that spells an lsprotocol enum member "PositionEncodingKind.Utf8", which
+        # matches no encoding here; the member itself compares equal to its value.
+        encoding = self.position_codec.encoding or UTF16
         if self._index is None or self._index.text is not source:
             self._index = LineIndex(source, encoding)
         return self._index
@@ -115,7 +141,14 @@ class LspDocument(TextDocument):
         index = self.line_index()
         start = index.offset(change.range.start.line, change.range.start.character)
         end = max(start, index.offset(change.range.end.line, change.range.end.character))
+        if self._index_edits is not None:
+            self._index_edits.append(TextEdit(newline_position(index.text, start),
+                                              newline_position(index.text, end), change.text))
         self._source = index.text[:start] + change.text + index.text[end:]
+
+    def _apply_full_change(self, change: types.TextDocumentContentChangeEvent) -> None:
+        super()._apply_full_change(change)
+        self._index_edits = None  # no edit describes a replaced text: the index gets it whole
 
     def offset_at_position(self, client_position: types.Position) -> int:
         return self.line_index().offset(client_position.line, client_position.character)

@@ -22,6 +22,12 @@ status bars, streaming previews, tests and `autan bench lsp`:
   acceptance: {shown, accepted, partially_accepted, accepted_chars, rate}} (see
   completion.py for the timings, feedback.py for acceptance; `rate` is accepted / shown, null
   before anything was shown). Counters are since the server started, and stay in it.
+- `autan/indexedDocument` (request, params {textDocument: {uri}}) -> null when no indexed
+  workspace folder holds the document, else what its index holds for it, once every change
+  sent before the request has reached the index: {path (repository-relative), buffer (true:
+  the editor's text, not the file on disk), sha1 (of that text's UTF-8), language,
+  definitions, imports, resolved_imports}, the indexer's records as JSON (0-based lines);
+  for tests, and for seeing what the context builder reads.
 - `autan/didShowCompletion` (notification, client to server) {textDocument: {uri}}: a
   suggestion was offered to the user; once per suggestion, not again while the user types
   along it or while its text streams in.
@@ -34,6 +40,13 @@ Clients: `autan lsp` and `autan lsp --stdio` both serve stdio (editor clients su
 vscode-languageclient add `--stdio`); `editors/vscode/` is the VS Code client of these messages.
 Settings the server does not know are reported as invalid, so a client filters its own
 (client-only) settings out of what it sends.
+
+Open documents: the index of their folder holds the editor's text in place of the file on
+disk. It gets the whole text on didOpen (and when the folder's first indexing ends), and on
+didChange the edits, converted to the indexer's units (documents.py), which it re-parses
+incrementally; one worker thread applies them in order, under the folder's lock
+(workspaces.py), and a completion waits for those sent before it. didClose gives the file on
+disk back.
 
 Files changed on disk outside the editor: a client that supports dynamic registration of
 `workspace/didChangeWatchedFiles` is asked (`client/registerCapability`) to watch `**/*`;
@@ -58,8 +71,8 @@ import itertools
 import json
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -71,9 +84,15 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
+from autan.indexer.parse import TextEdit
 from autan.server.backend import Backend, LocalBackend, RemoteBackend, default_model_folder
-from autan.server.completion import Completer, Request, Result
-from autan.server.documents import LineIndex, LspDocument, use_lsp_documents
+from autan.server.completion import BUFFER_INDEX_LIMIT, Completer, Request, Result, clean_text
+from autan.server.documents import (
+    LineIndex,
+    LspDocument,
+    newline_position,
+    use_lsp_documents,
+)
 from autan.server.feedback import FeedbackCounters, parse_acceptance, parse_shown
 from autan.server.options import ModelOptions, ServerOptions, parse_options
 from autan.server.typeahead import TypeAheadCache
@@ -307,13 +326,24 @@ async def did_change_watched_files(ls: AutanServer,
     ls.changed_files.add(change.uri for change in params.changes)
 
 
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: AutanServer, params: types.DidOpenTextDocumentParams) -> None:
+    sync_buffer(ls, params.text_document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: AutanServer, params: types.DidChangeTextDocumentParams) -> None:
+    sync_buffer(ls, params.text_document.uri)  # pygls has applied the changes already
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-async def did_close(ls: AutanServer, params: types.DidCloseTextDocumentParams) -> None:
+def did_close(ls: AutanServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
     if (task := ls.inflight.get(uri)) is not None:
         task.cancel()
     ls.typeahead.forget(uri)
-    await asyncio.to_thread(close_buffer, ls.workspaces, uri)
+    if (path := to_fs_path(uri)) is not None:  # queued now: after the document's changes
+        ls.workspaces.close_buffer(Path(path))
 
 
 @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
@@ -354,6 +384,19 @@ async def stats(ls: AutanServer, params: Any) -> dict[str, Any]:
     return stats_payload(ls, recent if isinstance(recent, int) else 1)
 
 
+@server.feature("autan/indexedDocument")
+async def indexed_document(ls: AutanServer, params: Any) -> dict[str, Any] | None:
+    uri = custom_param(custom_param(params, "textDocument", None), "uri", None)
+    path = to_fs_path(uri) if isinstance(uri, str) else None
+    if not path:
+        return None
+    folder = ls.workspaces.folder_of(Path(path))
+    if folder is None:
+        return None
+    await asyncio.wrap_future(ls.workspaces.buffers_done())
+    return await asyncio.to_thread(indexed_payload, folder, Path(path))
+
+
 async def complete(ls: AutanServer, params: types.InlineCompletionParams
                    ) -> types.InlineCompletionList | None:
     """Snapshot the document, complete, and answer only if the document is still that
@@ -379,6 +422,9 @@ async def run_completion(ls: AutanServer, doc: TextDocument, text: str, offset: 
     ls.status("generating")
     try:
         backend = await ls.get_backend()
+        # The context is cut from the index's copy of the document: let the edits sent
+        # before this request reach it.
+        await asyncio.wrap_future(ls.workspaces.buffers_done())
         completer, rel = ls.completer_for(backend, Path(path) if path else None)
         req = make_request(doc.uri, rel, text, offset, doc.language_id, invoked)
         result = await completer.complete(req, partial_sender(ls, params))
@@ -436,6 +482,7 @@ async def index_folder(ls: AutanServer, folder: Folder) -> None:
     ls.status("indexing", str(folder.root), 0)
     try:
         index = await asyncio.to_thread(ls.workspaces.index, folder, progress.report)
+        give_open_buffers(ls, folder)
         message = f"{len(index.records)} files indexed"
         ls.status("ready", message)
     except Exception as err:
@@ -536,18 +583,54 @@ def make_request(uri: str, path: str, text: str, offset: int, language: str | No
                  invoked: bool) -> Request:
     """A completion request at `offset`, with the cursor as the indexer counts lines (at
     "\\n" only; LSP positions were converted to the offset with LSP's line breaks)."""
-    line = text.count("\n", 0, offset)
-    character = offset - (text.rfind("\n", 0, offset) + 1)
+    line, character = newline_position(text, offset)
     return Request(uri, path, text, line, character, language, invoked)
 
 
-def close_buffer(workspaces: Workspaces, uri: str) -> None:
-    """Forget a closed editor buffer in the index: the file on disk counts again."""
-    path = to_fs_path(uri)
-    folder = workspaces.folder_of(Path(path)) if path else None
-    if folder is not None and folder.index is not None:
-        with folder.lock:
-            folder.index.close_buffer(folder.index.relpath(Path(path or "")))
+def sync_buffer(ls: AutanServer, uri: str) -> None:
+    """Queue an open document's changes since the last call for its folder's index: the
+    edits, with the text they make (the whole text, for a document just opened)."""
+    doc = open_document(ls, uri)
+    if doc is not None:
+        queue_buffer(ls, doc, doc.take_index_edits() or ())  # taken always: none pile up
+
+
+def queue_buffer(ls: AutanServer, doc: LspDocument, edits: Sequence[TextEdit]) -> None:
+    """Queue `doc`'s text (and the `edits` that made it) for its folder's index, cleaned as
+    a completion request's text is. Not a document that completion leaves alone: a disabled
+    language, a buffer too large to index."""
+    path, text = to_fs_path(doc.uri), doc.source
+    if (not path or not language_enabled(ls.options, doc.language_id)
+            or len(text) > BUFFER_INDEX_LIMIT):
+        return
+    # One code point stays one (clean_text), so the edits' positions still hold.
+    edits = [replace(e, new_text=clean_text(e.new_text)) for e in edits]
+    ls.workspaces.update_buffer(Path(path), clean_text(text), edits)
+
+
+def give_open_buffers(ls: AutanServer, folder: Folder) -> None:
+    """Queue the whole text of every document open in a folder just indexed: those opened
+    while it was indexed reached no index."""
+    for doc in list(ls.workspace.text_documents.values()):
+        path = to_fs_path(doc.uri)
+        if (isinstance(doc, LspDocument) and path
+                and ls.workspaces.folder_of(Path(path)) is folder):
+            queue_buffer(ls, doc, ())
+
+
+def indexed_payload(folder: Folder, path: Path) -> dict[str, Any] | None:
+    """`autan/indexedDocument`'s answer (blocking: under the folder's lock)."""
+    with folder.lock:
+        index = folder.index
+        record = index.records.get(index.relpath(path)) if index is not None else None
+        if index is None or record is None:
+            return None
+        symbols = record.symbols
+        return {"path": record.path, "buffer": record.path in index.buffers,
+                "sha1": record.sha1, "language": record.language,
+                "definitions": [asdict(d) for d in symbols.definitions] if symbols else [],
+                "imports": [asdict(i) for i in symbols.imports] if symbols else [],
+                "resolved_imports": list(record.resolved_imports)}
 
 
 def partial_sender(ls: AutanServer, params: types.InlineCompletionParams

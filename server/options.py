@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from autan.indexer.budget import CONTEXT_DEFAULTS
+
 
 @dataclass
 class ModelOptions:
@@ -26,7 +28,7 @@ class ModelOptions:
 @dataclass
 class CompletionOptions:
     max_tokens: int = 96
-    context_budget: int = 4096
+    context_budget: int = CONTEXT_DEFAULTS.budget
     debounce_ms: int = 75
     latency_budget_ms: int = 1500  # answer once a whole line exists and this has passed
     max_items: int = 3  # for Invoked requests (Automatic requests get one)

@@ -4,27 +4,36 @@ For users who run the model elsewhere (vLLM, SGLang, llama.cpp's server, `autan 
 --http` on a GPU box) or use Codestral through Mistral's API. Both clients stream like
 `EngineClient.generate`: `Token` events (token_id -1: servers send text, not ids), then one
 `Finished`; errors raise `RemoteError` (an `EngineError`). Cancel by cancelling the consuming task
-or closing the generator: the HTTP connection is then aborted, which makes these servers stop
-generating.
+or closing the generator: the HTTP connection is then closed, not kept for reuse, which makes
+these servers stop generating.
 
 Everything sent passes through `autan.indexer.secrets.redact_secrets` first: code leaves the
 machine here, and a credential in the buffer must not go with it.
 
-Standard library only (asyncio streams, ssl): no HTTP client dependency in the LSP process.
+HTTP is httpx, server-sent events are parsed by httpx-sse. Each engine holds one client, so a
+server that keeps connections alive is reached without a new handshake per completion; the
+engine's owner ends it with `aclose()`. Read from the environment when an engine is made, as
+curl and pip do:
+- proxies: `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` (also lower-case) and `NO_PROXY`, through
+  httpx's `trust_env` (http and https proxies; SOCKS needs the optional `socksio` package);
+- CA certificates: `SSL_CERT_FILE` and `SSL_CERT_DIR`, else the system's store.
 `base_url` may be given with or without its trailing `/v1` (`http://gpu:8000/v1`,
-`https://api.mistral.ai`). HTTP proxies are not supported.
+`https://api.mistral.ai`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+
+import httpx
+from httpx_sse import EventSource, SSEError
 
 from autan.indexer.secrets import redact_secrets
 from autan.model.io.fim import FimFamily
@@ -32,6 +41,10 @@ from autan.wire.protocol import EngineError, Event, Finished, RequestStats, Samp
 
 MAX_ERROR_BODY = 64 << 10
 MAX_LINE = 4 << 20
+# After `[DONE]` the body should end at once; reading that end lets the connection be reused,
+# but a server that leaves the stream open must not hold a finished completion back.
+DRAIN_S = 1.0
+RETRY_BACKOFF_S = 0.5  # waits before connect retries: 0, 0.5 s, 1 s, 2 s...
 
 ChunkReader = Callable[[dict[str, Any]], tuple[str, str | None]]
 
@@ -42,26 +55,6 @@ class RemoteError(EngineError):
     def __init__(self, message: str, status: int = 0) -> None:
         super().__init__(message)
         self.status = status
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where to POST: parsed once from the base URL."""
-
-    https: bool
-    host: str
-    port: int
-    root: str  # path prefix before /v1, without a trailing slash
-
-    @classmethod
-    def parse(cls, base_url: str) -> Endpoint:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url!r}")
-        root = parts.path.rstrip("/")
-        root = root[: -len("/v1")] if root.endswith("/v1") else root
-        https = parts.scheme == "https"
-        return cls(https, parts.hostname, parts.port or (443 if https else 80), root)
 
 
 def redact(text: str) -> str:
@@ -83,6 +76,55 @@ def fim_prompt_text(family: FimFamily, prefix: str, suffix: str) -> str:
     return f"{pre}{prefix}{suf}{suffix}{mid}"
 
 
+def post_url(base_url: str, path: str) -> httpx.URL:
+    """Where to POST `path` (which starts with /v1) on the server at `base_url`."""
+    url = httpx.URL(base_url)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"not an http(s) URL: {base_url!r}")
+    root = url.path.rstrip("/")
+    root = root[: -len("/v1")] if root.endswith("/v1") else root
+    return url.copy_with(path=root + path, query=None, fragment=None)
+
+
+def ssl_context() -> ssl.SSLContext:
+    """Certificate checks against `SSL_CERT_FILE` and/or `SSL_CERT_DIR` when set (a company
+    CA bundle), else the system's store, where IT departments install their CAs. httpx's own
+    default would be certifi's bundle only; it is the fallback for a Python whose system store
+    is empty (python.org's macOS builds)."""
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = os.environ.get("SSL_CERT_DIR") or None
+    try:
+        ctx = ssl.create_default_context(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError) as err:
+        raise ValueError(f"cannot load SSL_CERT_FILE={cafile} / SSL_CERT_DIR={capath}: "
+                         f"{err}") from None
+    if cafile is None and capath is None and not ctx.get_ca_certs():
+        import certifi  # httpx's own dependency: always there when httpx is
+
+        ctx.load_verify_locations(cafile=certifi.where())
+    return ctx
+
+
+class _LineLimit(httpx.AsyncByteStream):
+    """A response body that fails on a line longer than MAX_LINE: httpx-sse buffers a line
+    until it ends, and a server that never ends one must not fill the memory."""
+
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self.inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        run = 0  # bytes since the last line break
+        async for chunk in self.inner:
+            cut = max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+            run = len(chunk) - cut - 1 if cut >= 0 else run + len(chunk)
+            if run > MAX_LINE:
+                raise RemoteError("an event line is too long")
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 class _SseEngine:
     """POST a JSON body, read an SSE stream of JSON chunks; subclasses say what to send
     and where the text is in a chunk."""
@@ -90,12 +132,38 @@ class _SseEngine:
     path = ""
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, *,
-                 timeout_s: float = 60.0, connect_timeout_s: float = 10.0) -> None:
-        self.endpoint = Endpoint.parse(base_url)
+                 timeout_s: float = 60.0, connect_timeout_s: float = 10.0,
+                 retries: int = 2) -> None:
+        """`connect_timeout_s` bounds each connection attempt: TCP connect and TLS handshake
+        (to the proxy, when one is used), and the wait for a free pooled connection.
+        `timeout_s` is the longest silence tolerated once connected: while sending the
+        request, until the response starts, and between two streamed chunks (so a long
+        completion never times out while tokens keep coming). `retries`: further attempts
+        when connecting fails (refused, unreachable, timed out); a request that was sent is
+        never sent again, since the server may already be generating for it."""
+        self.url = post_url(base_url, self.path)
         self.model = model
         self.api_key = api_key
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
+        self.retries = retries
+        timeout = httpx.Timeout(connect=connect_timeout_s, read=timeout_s, write=timeout_s,
+                                pool=connect_timeout_s)
+        # Retries are done here rather than by httpx.AsyncHTTPTransport(retries=...): giving
+        # AsyncClient a transport turns off its proxies from the environment, and httpx's
+        # proxy transports ignore `retries`.
+        # No redirects: one would send the code to a server nobody configured.
+        self._client = httpx.AsyncClient(timeout=timeout, verify=ssl_context(), trust_env=True,
+                                         follow_redirects=False)
+
+    @property
+    def where(self) -> str:
+        """host:port of the server, for messages."""
+        return f"{self.url.host}:{self.url.port or (443 if self.url.scheme == 'https' else 80)}"
+
+    async def aclose(self) -> None:
+        """Close the kept-alive connections; the engine cannot be used afterwards."""
+        await self._client.aclose()
 
     def _body(self, prompt: str, suffix: str | None, params: SamplingParams) -> dict[str, Any]:
         raise NotImplementedError
@@ -110,21 +178,47 @@ class _SseEngine:
         with `suffix` (after the cursor) when the API takes one. Secrets are redacted."""
         params = params or SamplingParams()
         body = self._body(redact(prompt), None if suffix is None else redact(suffix), params)
-        start = time.perf_counter()
-        reader, writer, headers = await self._post(json.dumps(body).encode())
+        stream = _Stream(time.perf_counter())
+        response = await self._post(json.dumps(body).encode())
         try:
-            stream = _Stream(start)
-            async for data in _sse_data(_lines(self._body_bytes(reader, headers))):
-                if data.strip() == "[DONE]":
-                    break
-                text = stream.feed(self._parse(data), self._chunk)
-                if text:
-                    yield Token(text, -1)
+            events = self._events(response)
+            async with contextlib.aclosing(events):
+                async for data in events:
+                    if data.strip() == "[DONE]":
+                        await self._drain(events)
+                        break
+                    text = stream.feed(self._parse(data), self._chunk)
+                    if text:
+                        yield Token(text, -1)
             yield stream.done()
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError) as err:
-            raise RemoteError(f"the response broke off: {err!r}") from None
         finally:
-            writer.transport.abort()  # stops the server's generation on early exit
+            # Before the body's end this closes the connection, which is what stops the
+            # server generating for a cancelled or abandoned request.
+            await response.aclose()
+
+    async def _events(self, response: httpx.Response) -> AsyncIterator[str]:
+        """The `data` of each server-sent event with data, errors turned into RemoteError."""
+        response.stream = _LineLimit(response.stream)  # type: ignore[arg-type]
+        try:
+            async for sse in EventSource(response).aiter_sse():
+                if sse.data:
+                    yield sse.data
+        except SSEError as err:
+            raise RemoteError(f"{self.where} did not answer with an event stream: {err}"
+                              ) from None
+        except httpx.TimeoutException:
+            raise RemoteError(f"no answer in {self.timeout_s:g} s") from None
+        except httpx.RequestError as err:
+            raise RemoteError(f"the response broke off: {err!r}") from None
+
+    @staticmethod
+    async def _drain(events: AsyncIterator[str]) -> None:
+        """Read to the end of the body after `[DONE]` (briefly), so that the connection can
+        be kept for the next request; what is left or failing there does not matter."""
+        with contextlib.suppress(RemoteError, TimeoutError):
+            async with asyncio.timeout(DRAIN_S):
+                async for _ in events:
+                    pass
 
     def _parse(self, data: str) -> dict[str, Any]:
         try:
@@ -137,78 +231,62 @@ class _SseEngine:
             raise RemoteError(f"server error: {_error_message(chunk)}")
         return chunk
 
-    async def _post(self, body: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter,
-                                                dict[str, str]]:
-        """Connect, send the request, and check the status; raises RemoteError on failure."""
-        ep = self.endpoint
-        ctx = ssl.create_default_context() if ep.https else None
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(
-                ep.host, ep.port, ssl=ctx, limit=MAX_LINE), self.connect_timeout_s)
-        except (OSError, TimeoutError) as err:
-            raise RemoteError(f"cannot reach {ep.host}:{ep.port}: {err!r}") from None
-        try:
-            writer.write(self._request_head(len(body)) + body)
-            await writer.drain()
-            status, headers = await self._timed(_read_head(reader))
-            if status != 200:
-                raise RemoteError(await self._error(status, reader, headers), status)
-        except BaseException:
-            writer.transport.abort()
-            raise
-        return reader, writer, headers
-
-    def _request_head(self, length: int) -> bytes:
-        ep = self.endpoint
-        default_port = 443 if ep.https else 80
-        host = ep.host if ep.port == default_port else f"{ep.host}:{ep.port}"
-        lines = [f"POST {ep.root}{self.path} HTTP/1.1", f"Host: {host}",
-                 "Content-Type: application/json", "Accept: text/event-stream",
-                 f"Content-Length: {length}", "Connection: close", "User-Agent: autan"]
+    async def _post(self, body: bytes) -> httpx.Response:
+        """Send the request and check the status: a streaming 200 response, else RemoteError."""
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream",
+                   "User-Agent": "autan",
+                   # Uncompressed: tokens must not wait in a decompressor's buffer, and the
+                   # size limits apply to what the server actually sends.
+                   "Accept-Encoding": "identity"}
         if self.api_key:
-            lines.append(f"Authorization: Bearer {self.api_key}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-    async def _timed(self, awaitable: Any) -> Any:
-        """Await with the idle timeout: a server silent this long is treated as gone."""
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        if self._client.is_closed:
+            raise RemoteError("this remote engine was closed")
+        request = self._client.build_request("POST", self.url, content=body, headers=headers)
         try:
-            return await asyncio.wait_for(awaitable, self.timeout_s)
-        except TimeoutError:
+            response = await self._send(request)
+        except httpx.ProxyError as err:
+            raise RemoteError(f"the proxy refused to reach {self.where}: {err}") from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as err:
+            raise RemoteError(f"cannot reach {self.where}: {err!r}") from None
+        except httpx.TimeoutException:
             raise RemoteError(f"no answer in {self.timeout_s:g} s") from None
+        except httpx.RequestError as err:
+            raise RemoteError(f"the request to {self.where} failed: {err!r}") from None
+        if response.status_code == 200:
+            return response
+        try:
+            raise RemoteError(await self._error(response), response.status_code)
+        finally:
+            await response.aclose()
 
-    async def _error(self, status: int, reader: asyncio.StreamReader,
-                     headers: dict[str, str]) -> str:
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """`request` sent, retried only while no connection could be made: a connect error
+        means nothing of it reached the server."""
+        attempt = 0
+        while True:
+            try:
+                return await self._client.send(request, stream=True)
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                if attempt >= self.retries:
+                    raise
+            await asyncio.sleep(RETRY_BACKOFF_S * 2 ** (attempt - 1) if attempt else 0.0)
+            attempt += 1
+
+    async def _error(self, response: httpx.Response) -> str:
+        """One line from an error response: its message, from at most MAX_ERROR_BODY bytes."""
         raw = b""
-        async for piece in self._body_bytes(reader, headers):
-            raw += piece
-            if len(raw) > MAX_ERROR_BODY:
-                break
-        text = raw.decode("utf-8", "replace")
+        with contextlib.suppress(httpx.RequestError):  # a partial body still says something
+            async for piece in response.aiter_raw():
+                raw += piece
+                if len(raw) > MAX_ERROR_BODY:
+                    break
+        text = raw[:MAX_ERROR_BODY].decode("utf-8", "replace")
         try:
             detail = _error_message(json.loads(text))
         except (json.JSONDecodeError, AttributeError):
             detail = text[:500]
-        return f"HTTP {status} from {self.endpoint.host}: {detail}"
-
-    async def _body_bytes(self, reader: asyncio.StreamReader,
-                          headers: dict[str, str]) -> AsyncIterator[bytes]:
-        """The response body, de-chunked, each read bounded by the idle timeout."""
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            while True:
-                size_line = await self._timed(reader.readline())
-                size = int(size_line.split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    return
-                yield await self._timed(reader.readexactly(size))
-                await self._timed(reader.readexactly(2))
-        remaining = int(headers.get("content-length", "-1"))
-        while remaining != 0:
-            piece = await self._timed(reader.read(65536 if remaining < 0 else
-                                                  min(remaining, 65536)))
-            if not piece:
-                return
-            remaining -= len(piece) if remaining > 0 else 0
-            yield piece
+        return f"HTTP {response.status_code} from {self.url.host}: {detail}"
 
 
 class _Stream:
@@ -257,9 +335,9 @@ class OpenAICompletionsEngine(_SseEngine):
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, *,
                  fim_family: FimFamily | None = None, timeout_s: float = 60.0,
-                 connect_timeout_s: float = 10.0) -> None:
+                 connect_timeout_s: float = 10.0, retries: int = 2) -> None:
         super().__init__(base_url, model, api_key, timeout_s=timeout_s,
-                         connect_timeout_s=connect_timeout_s)
+                         connect_timeout_s=connect_timeout_s, retries=retries)
         self.fim_family = fim_family
 
     def _body(self, prompt: str, suffix: str | None, params: SamplingParams) -> dict[str, Any]:
@@ -291,9 +369,9 @@ class MistralFimEngine(_SseEngine):
     path = "/v1/fim/completions"
 
     def __init__(self, base_url: str, model: str, api_key: str, *, timeout_s: float = 60.0,
-                 connect_timeout_s: float = 10.0) -> None:
+                 connect_timeout_s: float = 10.0, retries: int = 2) -> None:
         super().__init__(base_url, model, api_key, timeout_s=timeout_s,
-                         connect_timeout_s=connect_timeout_s)
+                         connect_timeout_s=connect_timeout_s, retries=retries)
 
     def _body(self, prompt: str, suffix: str | None, params: SamplingParams) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -322,52 +400,3 @@ def _error_message(payload: Any) -> str:
             return str(error.get("message") or error.get("detail") or error)
         return str(payload.get("message") or payload.get("detail") or error)
     return str(payload)
-
-
-async def _read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
-    """The status code and lower-cased headers of a response."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError:
-        raise RemoteError("the server closed the connection before answering") from None
-    except asyncio.LimitOverrunError:
-        raise RemoteError("response headers too large") from None
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-        raise RemoteError(f"not an HTTP response: {lines[0][:100]!r}")
-    headers = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return int(parts[1]), headers
-
-
-async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[str]:
-    """Split a byte stream into text lines (LF or CRLF), however the chunks fall."""
-    buffer = b""
-    async for chunk in chunks:
-        buffer += chunk
-        if len(buffer) > MAX_LINE and b"\n" not in buffer:
-            raise RemoteError("an event line is too long")
-        *complete, buffer = buffer.split(b"\n")
-        for line in complete:
-            yield line.rstrip(b"\r").decode("utf-8", "replace")
-    if buffer:
-        yield buffer.rstrip(b"\r").decode("utf-8", "replace")
-
-
-async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The `data` of each server-sent event (multi-line data joined with newlines)."""
-    data: list[str] = []
-    async for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-            data = []
-        elif line.startswith("data:"):
-            value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
-    if data:
-        yield "\n".join(data)

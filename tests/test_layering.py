@@ -3,8 +3,8 @@ kernels, wire; indexer -> nothing of ours; server (the LSP process) -> indexer, 
 torch-free parts of model; engine_process -> model, wire; review, train -> indexer, model;
 bench -> any of those; cli -> anything; nothing imports the application layers but cli (and
 bench). The engine never imports the test oracle (transformers) or LSP libraries; neither the
-indexer nor the LSP process imports torch. Checked on the source text with `ast`, so an import hidden inside a function counts
-too."""
+indexer nor the LSP process imports torch. Checked on the source text with `ast`, so an
+import hidden inside a function counts too."""
 
 from __future__ import annotations
 

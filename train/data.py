@@ -3,9 +3,10 @@
 An epoch shuffles each package's files, caps how much of one package it takes (one large
 package of near-duplicate files would otherwise make up half the data), cuts long files at
 line boundaries, groups a package's files into samples of about one sequence, FIM-transforms
-and tokenizes them (`fim.py`), and shuffles the samples. Each sample becomes one sequence of
-`seq_len + 1` tokens: cut at the end if longer, padded with `<fim_pad>` (masked out of the
-loss) if shorter, so every sequence starts at a sample's start with its repository header.
+and tokenizes them (`fim_examples.py`), and shuffles the samples. Each sample becomes one
+sequence of `seq_len + 1` tokens: cut at the end if longer, padded with `<fim_pad>` (masked
+out of the loss) if shorter, so every sequence starts at a sample's start with its repository
+header.
 
 Nothing is random outside `random.Random(f"{seed}:{epoch}")`: rebuilding an epoch gives the
 same sequences, which is what makes resuming reproduce the data order.

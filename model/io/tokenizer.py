@@ -8,7 +8,7 @@ and offline). Two things the library does not give directly are added here:
   template. A completion prompt is built from the user's code, and code that happens to contain
   `<fim_prefix>` must not turn into the control token. So `encode` runs a second copy of the
   tokenizer from which the added tokens were removed: user text can then only produce ordinary
-  vocabulary ids, and control tokens are inserted by id (see `fim.py`).
+  vocabulary ids, and control tokens are inserted by id (see `io/fim.py`).
 * Streaming detokenization (`StreamDecoder`): byte-level BPE splits multi-byte UTF-8 characters
   over several tokens, so text is handed out only once it decodes cleanly.
 

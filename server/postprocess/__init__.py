@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from autan.server.postprocess._multiline import wants_multiline
 from autan.server.postprocess.balance_brackets import balance_brackets
 from autan.server.postprocess.decide_multiline import decide_multiline
 from autan.server.postprocess.drop_empty import drop_empty
@@ -49,7 +50,8 @@ from autan.server.postprocess.stop_at_suffix import stop_at_suffix
 from autan.server.postprocess.trim_whitespace import trim_whitespace
 from autan.server.postprocess.types import Completion, CompletionContext
 
-__all__ = ["PIPELINE", "Completion", "CompletionContext", "Filter", "run_pipeline"]
+__all__ = ["PIPELINE", "Completion", "CompletionContext", "Filter", "run_pipeline",
+           "wants_multiline"]
 
 Filter = Callable[[Completion, CompletionContext], Completion | None]
 

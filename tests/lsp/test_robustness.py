@@ -1,7 +1,7 @@
 """Bad input never stops the server: malformed JSON, values that are not JSON-RPC messages,
 unknown methods and invalid params get JSON-RPC errors and the next request is answered; a
-10 MB document and text that was not UTF-8 are completed in bounded time without stalling
-the requests that follow.
+10 MB document and text that was not UTF-8 are completed, from a prompt within the token
+budget, and the requests that follow are still answered.
 
 Fixtures: a raw stdio client written here (pytest-lsp's client cannot send broken bytes), the
 `repo` package of conftest.py, and two documents made by the test: `huge.py` (10 MB of
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from pytest_lsp import LanguageClient
 
 from tests.lsp.conftest import MAIN
 from tests.lsp.harness import (
+    REQUEST_TIMEOUT_S,
     ServerEnv,
     init_options,
     inline,
@@ -82,8 +82,16 @@ class RawClient:
         return await asyncio.wait_for(wait(), timeout_s)
 
     async def still_serving(self) -> None:
-        reply = await self.response(self.request("autan/stats", {}))
-        assert "result" in reply and reply["result"]["requests"] >= 0
+        """The next well-formed request reaches its handler and is answered: a completion for
+        a document that is not open is counted as one request and answered null."""
+        before = (await self.response(self.request("autan/stats", {})))["result"]
+        completion = await self.response(self.request("textDocument/inlineCompletion", {
+            "textDocument": {"uri": "file:///not-open.py"},
+            "position": {"line": 0, "character": 0}, "context": {"triggerKind": 1}}))
+        assert "error" not in completion and completion["result"] is None, completion
+        after = (await self.response(self.request("autan/stats", {})))["result"]
+        assert (after["requests"], after["empty"]) == (before["requests"] + 1,
+                                                       before["empty"] + 1)
         assert self.proc.returncode is None
 
     async def close(self) -> None:
@@ -156,28 +164,28 @@ async def client(shared_env: ServerEnv, repo: Path) -> AsyncIterator[LanguageCli
 
 
 async def small_request_is_answered(client: LanguageClient, repo: Path,
-                                    limit_s: float) -> None:
+                                    timeout_s: float = REQUEST_TIMEOUT_S) -> None:
+    """A completion in the small file is answered, at its cursor (`timeout_s` only turns a
+    stalled server into a failure instead of a hang; how fast it answers is not the test)."""
     uri = open_doc(client, repo / "pkg" / "main.py", MAIN)
-    start = time.monotonic()
-    await inline(client, uri, 4, 10, timeout_s=limit_s)
-    assert time.monotonic() - start < limit_s
+    result = await inline(client, uri, 4, 10, timeout_s=timeout_s)
+    assert result is None or result.items[0].range.start == types.Position(4, 10)
 
 
 async def test_a_10_mb_document_does_not_stall_the_server(client: LanguageClient,
                                                           repo: Path) -> None:
-    await small_request_is_answered(client, repo, 120)  # the engine is up
+    await small_request_is_answered(client, repo, 120)  # the engine is up (or started)
     lines = [f"value_{i} = compute({i}, 'row {i:07d}')\n" for i in range(260_000)]
     text = "".join(lines)
     assert len(text) > 10_000_000
     uri = open_doc(client, repo / "huge.py", text)  # inside the workspace folder
     last = len(lines)
-    start = time.monotonic()
-    result = await inline(client, uri, last, 0, timeout_s=60)
+    result = await inline(client, uri, last, 0)
     assert result is None or result.items[0].range.start == types.Position(last, 0)
     insert(client, uri, 2, last, 0, "total = ")  # typing at the end of the 10 MB buffer
-    await inline(client, uri, last, 8, timeout_s=60)
-    assert time.monotonic() - start < 60
-    await small_request_is_answered(client, repo, 20)
+    typed = await inline(client, uri, last, 8)
+    assert typed is None or typed.items[0].range.start == types.Position(last, 8)
+    await small_request_is_answered(client, repo)
     recent = (await stats(client, recent=3))["recent"]
     assert all(r["prompt_tokens"] <= 4096 + 64 for r in recent)  # the budget, not 10 MB
 
@@ -192,4 +200,4 @@ async def test_text_that_was_not_utf8_is_completed(client: LanguageClient, repo:
     result = await within(inline(client, uri, 2, 4), 60)
     assert result is None or result.items[0].range.start == types.Position(2, 4)
     assert (await stats(client))["errors"] == errors
-    await small_request_is_answered(client, repo, 20)
+    await small_request_is_answered(client, repo)

@@ -1,27 +1,37 @@
 """`autan engine --http`: the official `openai` client and raw HTTP against a real engine
-process on 127.0.0.1, streaming and not, FIM through `suffix`, errors in OpenAI's shape, and a
-client that hangs up mid-stream cancelling its generation."""
+process on 127.0.0.1, streaming and not, FIM through `suffix`, errors in OpenAI's shape,
+keep-alive, the body limit; and, against an engine served in this process (so its log can be
+awaited), a client that hangs up cancelling its generation and a shutdown mid-stream."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import http.client
 import json
+import logging
 import socket
-import time
+import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import openai
 import pytest
 
-from autan.model.io.fim import build_fim_prompt, detect_family
+from autan.engine_process import http_api
+from autan.engine_process.rpc_server import EngineService, ServeConfig, serve
+from autan.model.io.fim import FimFamily, build_fim_prompt, detect_family
+from autan.model.io.loader import load_model
 from autan.model.io.tokenizer import Tokenizer
-from tests.server.test_engine_process import demo_model, engine_process, wait_for_line
+from autan.model.runtime.engine import Engine, EngineOptions
+from tests.server.test_engine_process import demo_model, engine_process, run, wait_for_line
 
 TIMEOUT_S = 120.0
 
@@ -156,20 +166,204 @@ def test_bad_requests_get_openai_style_errors(client: openai.OpenAI, base_url: s
     assert post(base_url, {"prompt": "x"}, path="/v2/nothing")[0] == 404
 
 
-def test_hanging_up_mid_stream_cancels_the_generation(client: openai.OpenAI, base_url: str,
-                                                      model_dir: Path) -> None:
+def test_one_connection_serves_many_requests(base_url: str) -> None:
+    """Keep-alive: health, a stream, a whole completion and an error on one socket."""
     parts = urlsplit(base_url)
-    body = json.dumps({"prompt": "while True:", "max_tokens": 5000, "stream": True,
-                       "temperature": 0}).encode()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=TIMEOUT_S)
+    requests: list[tuple[str, str, dict[str, Any] | None, int]] = [
+        ("GET", "/health", None, 200),
+        ("POST", "/v1/completions", {"prompt": "def f():", "max_tokens": 3, "stream": True}, 200),
+        ("POST", "/v1/completions", {"prompt": "def g():", "max_tokens": 3}, 200),
+        ("POST", "/v1/completions", {"prompt": 7}, 400),
+        ("GET", "/v1/models", None, 200),
+    ]
+    first_socket = None
+    try:
+        for method, path, body, status in requests:
+            conn.request(method, path, None if body is None else json.dumps(body),
+                         {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            assert response.status == status and not response.will_close
+            first_socket = first_socket or conn.sock
+            assert conn.sock is not None and conn.sock is first_socket  # never reconnected
+    finally:
+        conn.close()
+
+
+def _send_chunks_until_refused(sock: socket.socket) -> None:
+    """An endless chunked body: only a server that stops reading ends it."""
+    chunk = b"%x\r\n%s\r\n" % (1 << 20, b" " * (1 << 20))
+    try:
+        while True:
+            sock.sendall(chunk)
+    except OSError:
+        pass  # the server closed the connection after its 413
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_body_over_the_limit_gets_413_unread(base_url: str, framing: str) -> None:
+    parts = urlsplit(base_url)
+    head = b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     with socket.create_connection((parts.hostname, parts.port), timeout=TIMEOUT_S) as sock:
-        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                     b"application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-        received = b""
-        while b"data: {" not in received:
-            piece = sock.recv(4096)
-            assert piece, "the server closed before streaming"
-            received += piece
-    started = time.monotonic()
-    result = client.completions.create(model=model_dir.name, prompt="x", max_tokens=2)
-    assert result.choices[0].finish_reason in ("length", "stop")
-    assert time.monotonic() - started < 30  # 5000 tokens ahead of it would take minutes
+        sender = None
+        if framing == "content-length":  # announces far more than it sends
+            sock.sendall(head + b"Content-Length: %d\r\n\r\n{}" % (http_api.MAX_BODY_BYTES + 1))
+        else:
+            sock.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+            sender = threading.Thread(target=_send_chunks_until_refused, args=(sock,))
+            sender.start()
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        error = json.loads(response.read())
+        assert response.status == 413 and response.will_close
+        assert error["error"] == {"message": f"body larger than {http_api.MAX_BODY_BYTES} bytes",
+                                  "type": "invalid_request_error", "param": None, "code": None}
+        if sender is not None:
+            with contextlib.suppress(OSError):  # already closed by the server: nothing to undo
+                sock.shutdown(socket.SHUT_RDWR)  # unblocks a sender the server never refused
+            sender.join(TIMEOUT_S)
+    status, health = post(base_url, b"", method="GET", path="/health")
+    assert status == 200 and health["ok"]
+
+
+class LogLines(logging.Handler):
+    """The messages of a logger, and a way to wait for one (records may come from any
+    thread; the waiter runs on the loop)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+        self._loop = loop
+        self._changed = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+        self._loop.call_soon_threadsafe(self._changed.set)
+
+    async def wait_for(self, *needles: str) -> str:
+        while True:
+            for message in self.messages:
+                if all(n in message for n in needles):
+                    return message
+            self._changed.clear()
+            await self._changed.wait()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The demo model loaded in this process, as `autan engine` loads it."""
+
+    engine: Engine
+    family: FimFamily | None
+    name: str
+
+
+@pytest.fixture(scope="module")
+def loaded(model_dir: Path) -> Loaded:
+    model, checkpoint = load_model(model_dir)
+    tokenizer = Tokenizer.from_dir(model_dir)
+    engine = Engine(model, tokenizer, EngineOptions(cache_budget_bytes=64 << 20))
+    return Loaded(engine, detect_family(tokenizer, checkpoint.raw), model_dir.name)
+
+
+@asynccontextmanager
+async def served(loaded: Loaded) -> AsyncIterator[tuple[EngineService, str]]:
+    """`serve()` with only --http 127.0.0.1:0, on this loop; yields the service and URL, and
+    on the way out stops it and waits for serve() to return."""
+    service = EngineService(loaded.engine, loaded.name, loaded.family)
+    url = asyncio.get_running_loop().create_future()
+
+    def announce(line: str) -> None:
+        if line.startswith("autan engine: http "):
+            url.set_result(line.rsplit(" ", 1)[1])
+
+    serving = asyncio.create_task(serve(service, ServeConfig(http=("127.0.0.1", 0),
+                                                             announce=announce)))
+    await asyncio.wait({url, serving}, return_when=asyncio.FIRST_COMPLETED)
+    assert url.done(), serving.exception()
+    try:
+        yield service, url.result()
+    finally:
+        service.stop()
+        await serving
+
+
+@contextmanager
+def log_lines(caplog: pytest.LogCaptureFixture) -> Iterator[LogLines]:
+    caplog.set_level(logging.DEBUG, logger=http_api.log.name)
+    lines = LogLines(asyncio.get_running_loop())
+    http_api.log.addHandler(lines)
+    try:
+        yield lines
+    finally:
+        http_api.log.removeHandler(lines)
+
+
+async def open_request(url: str, body: dict[str, Any]) -> tuple[asyncio.StreamReader,
+                                                                asyncio.StreamWriter]:
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    data = json.dumps(body).encode()
+    writer.write(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                 b"\r\nContent-Length: %d\r\n\r\n%s" % (len(data), data))
+    return reader, writer
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streaming", "whole"])
+def test_hanging_up_cancels_the_generation(loaded: Loaded, stream: bool,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    """The scheduler's own `cancelled` reaches the front end after the client went away,
+    nothing is logged as an error, and the next request is served."""
+
+    async def main() -> dict[str, Any]:
+        async with served(loaded) as (_, url):
+            with log_lines(caplog) as lines:
+                reader, writer = await open_request(url, {
+                    "prompt": "while True:", "max_tokens": 5000, "stream": stream})
+                queued = await lines.wait_for(": queued, ")
+                if stream:
+                    await reader.readuntil(b"data: {")
+                writer.close()
+                await writer.wait_closed()
+                request_id = queued.split(":", 1)[0]
+                ended = await lines.wait_for(request_id, "client went away")
+                assert "ended cancelled after" in ended
+            async with httpx.AsyncClient(base_url=url, trust_env=False,
+                                         timeout=TIMEOUT_S) as client:
+                response = await client.post("/v1/completions",
+                                             json={"prompt": "x", "max_tokens": 2})
+            assert response.status_code == 200
+            return response.json()
+
+    assert run(main())["choices"][0]["finish_reason"] in ("length", "stop")
+    assert errors_logged(caplog) == []
+
+
+def test_shutdown_ends_streams_and_stops_listening(loaded: Loaded,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """`service.stop()` mid-stream: the stream still ends properly, serve() returns, and the
+    port no longer takes connections."""
+
+    async def main() -> tuple[bytes, str]:
+        async with served(loaded) as (service, url):
+            reader, writer = await open_request(url, {
+                "prompt": "while True:", "max_tokens": 5000, "stream": True})
+            await reader.readuntil(b"data: {")
+            service.stop()
+        rest = await reader.read()  # to EOF: the server closes once the stream is over
+        writer.close()
+        return rest, url
+
+    rest, url = run(main())
+    assert rest.endswith(b"data: [DONE]\n\n\r\n0\r\n\r\n")  # the last event, the last chunk
+    last_event = json.loads(rest.split(b"data: ")[-2].split(b"\n\n")[0])
+    assert last_event["choices"][0]["finish_reason"] == "stop"
+    parts = urlsplit(url)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((parts.hostname, parts.port), timeout=TIMEOUT_S).close()
+    assert errors_logged(caplog) == []

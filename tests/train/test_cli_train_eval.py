@@ -56,3 +56,18 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.startswith("autan: error:") and "--prepare-only" in result.stderr
     result = autan("eval", "--model", str(tmp_path), "--corpus", str(tmp_path / "nope"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_standalone_entry_points_follow_the_cli_error_convention(tmp_path: Path,
+                                                                 command: str) -> None:
+    """`python -m autan.cli.train|eval` (for machines without the rest of the CLI) answer bad
+    input as `autan` does: one line and exit code 2, the traceback only with --debug."""
+    args = (["--out", str(tmp_path / "m"), "--data", str(tmp_path / "none")] if command == "train"
+            else ["--model", str(tmp_path), "--corpus", str(tmp_path / "nope")])
+    for debug in ([], ["--debug"]):
+        result = subprocess.run([sys.executable, "-P", "-m", f"autan.cli.{command}", *args,
+                                 *debug], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2, result.stderr
+        assert ("Traceback" in result.stderr) == bool(debug)
+        assert result.stderr.strip().splitlines()[-1].startswith("autan: error:")

@@ -76,9 +76,17 @@ def test_default_model_completes_code_that_parses() -> None:
         pytest.skip("no bundled default model in this checkout")
     model, _ = load_model(folder)
     engine = Engine(model, Tokenizer.from_dir(folder))
-    prompt = "def add(a, b):\n    return "
+    # The prompt stops mid-expression, so it parses only once the model has written a name
+    # after `os.path.`: an empty completion, or a comment, is a syntax error.
+    prompt = "import os\n\n\ndef join(a, b):\n    return os.path."
+    with pytest.raises(SyntaxError):
+        ast.parse(prompt + "\n")
     params = SamplingParams(max_tokens=16, stop_strings=("\n",),
                             stop_ids=engine.tokenizer.eos_ids)
     done = next(e for e in engine.generate(engine.tokenizer.encode(prompt), params)
                 if isinstance(e, Generated))
-    ast.parse(prompt + done.text.split("\n")[0] + "\n")
+    line = done.text.split("\n")[0]
+    assert done.token_ids and line.strip(), done
+    returned = ast.parse(prompt + line + "\n").body[1].body[0]  # type: ignore[attr-defined]
+    assert isinstance(returned, ast.Return), ast.dump(returned)
+    assert isinstance(returned.value, ast.Attribute | ast.Call), ast.dump(returned)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from autan.server.postprocess import wants_multiline
 from autan.server.postprocess.decide_multiline import decide_multiline
 from autan.server.postprocess.types import Completion
 from tests.server.postprocess.helpers import context
@@ -75,3 +76,19 @@ def test_a_preset_decision_is_kept() -> None:
 def test_the_completion_is_not_changed() -> None:
     item = Completion("anything")
     assert decide_multiline(item, context("x = ║", "python")) is item
+
+
+@pytest.mark.parametrize(("language", "doc", "expected"),
+                         [(lang, doc, True) for lang, doc in MULTI]
+                         + [(lang, doc, False) for lang, doc in SINGLE])
+def test_wants_multiline_decides_without_touching_the_context(
+        language: str | None, doc: str, expected: bool) -> None:
+    ctx = context(doc, language)
+    assert wants_multiline(ctx) is expected
+    assert ctx.multiline is None
+
+
+def test_wants_multiline_ignores_a_preset_that_the_filter_keeps() -> None:
+    ctx = context("def f():║\n", "python", multiline=False)
+    assert wants_multiline(ctx) is True
+    assert decide_multiline(Completion("x"), ctx).text == "x" and ctx.multiline is False
